@@ -1,0 +1,194 @@
+"""Connections, the inbound log, canonical events, the outbox and mappings."""
+
+from django.db import models
+
+
+class Connection(models.Model):
+    """One external system instance the hub talks to."""
+
+    class Kind(models.TextChoices):
+        ERP = "erp", "ERP"
+        WMS = "wms", "WMS"
+        TMS = "tms", "TMS"
+        CARRIER = "carrier", "Carrier"
+        PARTNER = "partner", "Partner"
+
+    class Protocol(models.TextChoices):
+        HTTP_JSON = "http_json", "HTTP JSON"
+        X12_FILE = "x12_file", "X12 file"
+        CSV_FILE = "csv_file", "CSV file"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    protocol = models.CharField(
+        max_length=10, choices=Protocol.choices, default=Protocol.HTTP_JSON
+    )
+    base_url = models.URLField(blank=True, help_text="Where outbound messages are POSTed.")
+    inbound_secret = models.CharField(
+        max_length=200, blank=True, help_text="Shared secret for signed inbound webhooks."
+    )
+    outbound_secret = models.CharField(
+        max_length=200, blank=True, help_text="Secret the hub signs outbound messages with."
+    )
+    timeout_seconds = models.FloatField(default=5.0)
+    max_attempts = models.PositiveSmallIntegerField(default=8)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def queue_name(self) -> str:
+        """Return the Celery queue that carries this connection's outbound messages."""
+        return f"outbox.{self.code}"
+
+
+class InboundMessage(models.Model):
+    """A raw message as received, kept whatever becomes of it."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="inbound_messages"
+    )
+    message_id = models.CharField(max_length=200)
+    body = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    filename = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    correlation_id = models.CharField(max_length=60, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "message_id"], name="inbound_message_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["connection", "sha256"], name="inbound_message_hash"),
+            models.Index(fields=["state", "received_at"], name="inbound_message_state"),
+            models.Index(fields=["correlation_id"], name="inbound_message_correlation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection.code}/{self.message_id}"
+
+
+class CanonicalEvent(models.Model):
+    """A CloudEvents-shaped business event, stored once per source and id."""
+
+    class State(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+    source = models.CharField(max_length=100)
+    event_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=60)
+    subject = models.CharField(max_length=100)
+    time = models.DateTimeField()
+    data = models.JSONField()
+    correlation_id = models.CharField(max_length=60, blank=True)
+    inbound_message = models.ForeignKey(
+        InboundMessage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.APPLIED)
+    error = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["time", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="canonical_event_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["correlation_id", "time"], name="canonical_event_trace"),
+            models.Index(fields=["subject", "time"], name="canonical_event_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.subject} ({self.source}/{self.event_id})"
+
+
+class OutboxMessage(models.Model):
+    """A message the hub must send, written in the transaction that caused it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        DEAD = "dead", "Dead"
+
+    destination = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="outbox_messages"
+    )
+    type = models.CharField(max_length=60)
+    subject = models.CharField(max_length=100)
+    payload = models.JSONField()
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    correlation_id = models.CharField(max_length=60, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["correlation_id"], name="outbox_correlation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} -> {self.destination.code} ({self.state})"
+
+
+class CodeMapping(models.Model):
+    """An external code and the canonical value it stands for, per source."""
+
+    class Category(models.TextChoices):
+        SHIPMENT_STATUS = "shipment_status", "Shipment status"
+        EXCEPTION_REASON = "exception_reason", "Exception reason"
+        UNIT = "unit", "Unit of measure"
+        LOCATION = "location", "Location"
+        CARRIER = "carrier", "Carrier"
+
+    source = models.CharField(
+        max_length=40, help_text="Connection code or code list (e.g. x12-at7); '*' for any."
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
+    external_code = models.CharField(max_length=60)
+    canonical_value = models.CharField(max_length=60)
+    description = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "category", "external_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "category", "external_code"], name="code_mapping_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.category}:{self.external_code} -> {self.canonical_value}"

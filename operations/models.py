@@ -1,0 +1,64 @@
+"""Exception cases that customer service works in the admin."""
+
+from django.db import models
+
+
+class ExceptionCase(models.Model):
+    """A problem someone must look at, with a readable reason and an SLA."""
+
+    class Kind(models.TextChoices):
+        ORDER_HOLD = "order_hold", "Order held"
+        UNMAPPED_CODE = "unmapped_code", "Unmapped code"
+        UNKNOWN_REFERENCE = "unknown_reference", "Unknown reference"
+        INVALID_MESSAGE = "invalid_message", "Invalid message"
+        DELIVERY_EXCEPTION = "delivery_exception", "Delivery exception"
+        DEAD_LETTER = "dead_letter", "Dead letter"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    dedupe_key = models.CharField(
+        max_length=200, unique=True, help_text="One open case per problem, not per retry."
+    )
+    title = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+    reason_code = models.CharField(max_length=40, blank=True)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+    )
+    shipment = models.ForeignKey(
+        "shipments.Shipment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    inbound_message = models.ForeignKey(
+        "integrations.InboundMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    outbox_message = models.ForeignKey(
+        "integrations.OutboxMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="case_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"

@@ -1,0 +1,29 @@
+"""The Celery application: one queue per destination, beat sweepers."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("waybill")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sweep = settings.WAYBILL_SWEEP_SECONDS
+    sender.add_periodic_task(
+        sweep, sender.signature("integrations.tasks.outbox_sweep_task"), name="outbox sweep"
+    )
+    sender.add_periodic_task(
+        sweep, sender.signature("integrations.tasks.inbound_sweep_task"), name="inbound sweep"
+    )
+    sender.add_periodic_task(
+        settings.WAYBILL_FILE_POLL_SECONDS,
+        sender.signature("integrations.tasks.file_drop_poll_task"),
+        name="file-drop poll",
+    )
