@@ -1,0 +1,251 @@
+"""The outbox: record what must be sent, then send it with retries.
+
+A domain service calls ``outbox_enqueue`` inside the transaction that made
+the change, so the message exists exactly when the change does. Dispatch is
+queued on commit; if the broker is unreachable then, the beat sweeper finds
+the row by ``next_attempt_at`` and queues it later. The database holds every
+state and retry time; the broker only wakes workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+from typing import Any
+
+import requests
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations import signing
+from integrations.models import Connection, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_TASK = "integrations.tasks.outbox_dispatch_task"
+
+# Statuses that say "this request will never succeed as sent": retrying them
+# only hides the problem, so the message goes straight to dead.
+_PERMANENT_STATUSES = frozenset(range(400, 500)) - {408, 409, 425, 429}
+
+
+def outbox_enqueue(
+    *,
+    destination_code: str,
+    type: str,  # noqa: A002 - mirrors the CloudEvents attribute name
+    subject: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    correlation_id: str = "",
+) -> OutboxMessage:
+    """Record a message for a destination and queue its dispatch on commit.
+
+    Call it inside the transaction that made the change. The idempotency key
+    is unique: enqueueing the same key again returns the first row and sends
+    nothing new, which is what makes re-applied events safe.
+    """
+    destination = Connection.objects.get(code=destination_code)
+    message, created = OutboxMessage.objects.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults={
+            "destination": destination,
+            "type": type,
+            "subject": subject,
+            "payload": payload,
+            "correlation_id": correlation_id,
+            "next_attempt_at": timezone.now(),
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: outbox_queue_dispatch(message=message))
+    return message
+
+
+def outbox_queue_dispatch(*, message: OutboxMessage) -> None:
+    """Wake a worker for one message on its destination's queue.
+
+    A broker failure is logged, not raised: the row stays due and the
+    sweeper queues it once the broker is back.
+    """
+    queue = f"outbox.{message.destination.code}"
+    try:
+        current_app.send_task(DISPATCH_TASK, args=[message.pk], queue=queue)
+    except Exception:  # noqa: BLE001 - the sweeper covers any publish failure
+        logger.warning(
+            "outbox dispatch not queued; sweeper will retry",
+            extra={"message_id": message.pk, "correlation_id": message.correlation_id},
+            exc_info=True,
+        )
+
+
+def outbox_backoff(*, attempt: int) -> dt.timedelta:
+    """Return the wait before the next attempt: exponential, capped, jittered."""
+    base = settings.WAYBILL_OUTBOX_BACKOFF_BASE
+    ceiling = min(settings.WAYBILL_OUTBOX_BACKOFF_CAP, base * 2 ** max(attempt - 1, 0))
+    # Jitter spreads retries of many messages that failed together, so a
+    # recovering receiver is not hit by all of them in the same second.
+    return dt.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def outbox_dispatch(*, message_id: int) -> OutboxMessage | None:
+    """Send one due message once; record delivery, a retry time, or death.
+
+    Returns the message, or ``None`` when it was not due (already delivered,
+    dead, claimed by another worker, or scheduled later).
+    """
+    message = _claim(message_id=message_id)
+    if message is None:
+        return None
+
+    status, error = _post(message=message)
+
+    return _record_outcome(message=message, status=status, error=error)
+
+
+def _claim(*, message_id: int) -> OutboxMessage | None:
+    """Take one due message for this worker and move its retry time ahead.
+
+    The row lock (skipped if another worker holds it) plus the new
+    ``next_attempt_at`` make a second task for the same row a no-op; if this
+    worker dies mid-send, the row is due again after the backoff and the
+    receiver deduplicates the repeat by its idempotency key.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .select_related("destination")
+            .filter(pk=message_id, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if message is None:
+            return None
+        message.attempts += 1
+        message.next_attempt_at = now + outbox_backoff(attempt=message.attempts)
+        message.save(update_fields=["attempts", "next_attempt_at"])
+    return message
+
+
+def outbox_request_body(*, message: OutboxMessage) -> bytes:
+    """Return the exact bytes sent for a message (and signed)."""
+    envelope = {
+        "id": message.idempotency_key,
+        "type": message.type,
+        "subject": message.subject,
+        "correlationid": message.correlation_id,
+        "data": message.payload,
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _post(*, message: OutboxMessage) -> tuple[int | None, str]:
+    """POST a message to its destination; return (HTTP status, error text)."""
+    destination = message.destination
+    if not destination.enabled:
+        return None, f"connection {destination.code} is disabled"
+    body = outbox_request_body(message=message)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Idempotency-Key": message.idempotency_key,
+        **signing.signed_headers(
+            destination.outbound_secret, message.idempotency_key, body
+        ),
+    }
+    url = destination.base_url.rstrip("/") + "/events"
+    try:
+        response = requests.post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=destination.timeout_seconds,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    if 200 <= response.status_code < 300:
+        return response.status_code, ""
+    return response.status_code, f"HTTP {response.status_code}: {response.text[:300]}"
+
+
+def _record_outcome(
+    *, message: OutboxMessage, status: int | None, error: str
+) -> OutboxMessage:
+    """Store the attempt's result: delivered, pending with a retry time, or dead."""
+    log_context = {
+        "message_id": message.pk,
+        "correlation_id": message.correlation_id,
+        "connection": message.destination.code,
+        "event_type": message.type,
+        "attempt": message.attempts,
+    }
+    message.response_status = status
+    if not error:
+        message.state = OutboxMessage.State.DELIVERED
+        message.delivered_at = timezone.now()
+        message.last_error = ""
+        message.save(update_fields=["state", "delivered_at", "last_error", "response_status"])
+        logger.info("outbox message delivered", extra=log_context)
+        return message
+
+    message.last_error = error
+    message.errors = [*message.errors, {"at": timezone.now().isoformat(), "error": error}]
+    permanent = status in _PERMANENT_STATUSES
+    if permanent or message.attempts >= message.destination.max_attempts:
+        message.state = OutboxMessage.State.DEAD
+        logger.error("outbox message dead: %s", error, extra=log_context)
+    else:
+        logger.warning("outbox attempt failed, retry scheduled: %s", error, extra=log_context)
+    message.save(update_fields=["state", "last_error", "errors", "response_status"])
+    if message.state == OutboxMessage.State.DEAD:
+        _open_dead_letter_case(message=message)
+    return message
+
+
+def _open_dead_letter_case(*, message: OutboxMessage) -> None:
+    from operations.services import case_open
+
+    case_open(
+        kind="dead_letter",
+        dedupe_key=f"dead:{message.idempotency_key}",
+        title=f"{message.type} to {message.destination.code} is dead",
+        detail=message.last_error,
+        outbox_message=message,
+    )
+
+
+def outbox_due_ids(*, limit: int = 500) -> list[int]:
+    """Return ids of pending messages whose next attempt time has come."""
+    return list(
+        OutboxMessage.objects.filter(
+            state=OutboxMessage.State.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def outbox_message_replay(*, message_ids: list[int]) -> int:
+    """Make dead or pending messages due now with fresh attempts; return how many.
+
+    The idempotency key is kept, so a receiver that already processed a
+    message recognises the replay.
+    """
+    with transaction.atomic():
+        messages = list(
+            OutboxMessage.objects.select_for_update()
+            .select_related("destination")
+            .filter(pk__in=message_ids)
+            .exclude(state=OutboxMessage.State.DELIVERED)
+            .order_by("pk")
+        )
+        for message in messages:
+            message.state = OutboxMessage.State.PENDING
+            message.attempts = 0
+            message.next_attempt_at = timezone.now()
+            message.save(update_fields=["state", "attempts", "next_attempt_at"])
+            transaction.on_commit(lambda m=message: outbox_queue_dispatch(message=m))
+    return len(messages)
