@@ -40,12 +40,16 @@ def case_open(
         "detail": detail,
         "state": ExceptionCase.State.OPEN,
         "resolved_at": None,
-        "sla_due_at": now + dt.timedelta(hours=SLA_HOURS.get(kind, 24)),
         **links,
     }
+    # The SLA clock starts when the case is first opened; a repeat of the
+    # same problem updates the text but does not buy more time.
+    sla_due_at = now + dt.timedelta(hours=SLA_HOURS.get(kind, 24))
     with transaction.atomic():
         case, created = ExceptionCase.objects.update_or_create(
-            dedupe_key=dedupe_key, defaults=defaults, create_defaults=defaults
+            dedupe_key=dedupe_key,
+            defaults=defaults,
+            create_defaults={**defaults, "sla_due_at": sla_due_at},
         )
     if created:
         logger.info("exception case opened: %s", title, extra={"case_id": case.pk})
