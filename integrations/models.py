@@ -24,12 +24,23 @@ class Connection(models.Model):
     protocol = models.CharField(
         max_length=10, choices=Protocol.choices, default=Protocol.HTTP_JSON
     )
-    base_url = models.URLField(blank=True, help_text="Where outbound messages are POSTed.")
+    scac = models.CharField(
+        max_length=4,
+        blank=True,
+        help_text="For a carrier connection: the carrier's SCAC.",
+    )
+    base_url = models.URLField(
+        blank=True, help_text="Where outbound messages are POSTed."
+    )
     inbound_secret = models.CharField(
-        max_length=200, blank=True, help_text="Shared secret for signed inbound webhooks."
+        max_length=200,
+        blank=True,
+        help_text="Shared secret for signed inbound webhooks.",
     )
     outbound_secret = models.CharField(
-        max_length=200, blank=True, help_text="Secret the hub signs outbound messages with."
+        max_length=200,
+        blank=True,
+        help_text="Secret the hub signs outbound messages with.",
     )
     timeout_seconds = models.FloatField(default=5.0)
     max_attempts = models.PositiveSmallIntegerField(default=8)
@@ -64,8 +75,13 @@ class InboundMessage(models.Model):
     sha256 = models.CharField(max_length=64)
     content_type = models.CharField(max_length=100)
     filename = models.CharField(max_length=255, blank=True)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.RECEIVED
+    )
     attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a failed message is tried again."
+    )
     error = models.TextField(blank=True)
     correlation_id = models.CharField(max_length=60, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -109,17 +125,23 @@ class CanonicalEvent(models.Model):
         blank=True,
         related_name="events",
     )
-    state = models.CharField(max_length=20, choices=State.choices, default=State.APPLIED)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.APPLIED
+    )
     error = models.TextField(blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["time", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "event_id"], name="canonical_event_unique"),
+            models.UniqueConstraint(
+                fields=["source", "event_id"], name="canonical_event_unique"
+            ),
         ]
         indexes = [
-            models.Index(fields=["correlation_id", "time"], name="canonical_event_trace"),
+            models.Index(
+                fields=["correlation_id", "time"], name="canonical_event_trace"
+            ),
             models.Index(fields=["subject", "time"], name="canonical_event_subject"),
         ]
 
@@ -143,7 +165,9 @@ class OutboxMessage(models.Model):
     payload = models.JSONField()
     idempotency_key = models.CharField(max_length=200, unique=True)
     correlation_id = models.CharField(max_length=60, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True)
@@ -174,7 +198,8 @@ class CodeMapping(models.Model):
         CARRIER = "carrier", "Carrier"
 
     source = models.CharField(
-        max_length=40, help_text="Connection code or code list (e.g. x12-at7); '*' for any."
+        max_length=40,
+        help_text="Connection code or code list (e.g. x12-at7); '*' for any.",
     )
     category = models.CharField(max_length=20, choices=Category.choices)
     external_code = models.CharField(max_length=60)
@@ -186,7 +211,8 @@ class CodeMapping(models.Model):
         ordering = ["source", "category", "external_code"]
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "category", "external_code"], name="code_mapping_unique"
+                fields=["source", "category", "external_code"],
+                name="code_mapping_unique",
             ),
         ]
 

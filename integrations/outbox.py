@@ -119,7 +119,11 @@ def _claim(*, message_id: int) -> OutboxMessage | None:
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .select_related("destination")
-            .filter(pk=message_id, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
+            .filter(
+                pk=message_id,
+                state=OutboxMessage.State.PENDING,
+                next_attempt_at__lte=now,
+            )
             .first()
         )
         if message is None:
@@ -187,18 +191,25 @@ def _record_outcome(
         message.state = OutboxMessage.State.DELIVERED
         message.delivered_at = timezone.now()
         message.last_error = ""
-        message.save(update_fields=["state", "delivered_at", "last_error", "response_status"])
+        message.save(
+            update_fields=["state", "delivered_at", "last_error", "response_status"]
+        )
         logger.info("outbox message delivered", extra=log_context)
         return message
 
     message.last_error = error
-    message.errors = [*message.errors, {"at": timezone.now().isoformat(), "error": error}]
+    message.errors = [
+        *message.errors,
+        {"at": timezone.now().isoformat(), "error": error},
+    ]
     permanent = status in _PERMANENT_STATUSES
     if permanent or message.attempts >= message.destination.max_attempts:
         message.state = OutboxMessage.State.DEAD
         logger.error("outbox message dead: %s", error, extra=log_context)
     else:
-        logger.warning("outbox attempt failed, retry scheduled: %s", error, extra=log_context)
+        logger.warning(
+            "outbox attempt failed, retry scheduled: %s", error, extra=log_context
+        )
     message.save(update_fields=["state", "last_error", "errors", "response_status"])
     if message.state == OutboxMessage.State.DEAD:
         _open_dead_letter_case(message=message)

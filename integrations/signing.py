@@ -30,7 +30,9 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(secret: str, message_id: str, body: bytes, now: float | None = None) -> dict:
+def signed_headers(
+    secret: str, message_id: str, body: bytes, now: float | None = None
+) -> dict:
     """Return the three Standard Webhooks headers for a body sent now."""
     timestamp = int(time.time() if now is None else now)
     return {
@@ -55,11 +57,15 @@ def verify(
     timestamp more than ``tolerance`` seconds from now is refused.
     """
     if not (message_id and timestamp and signature_header):
-        raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature")
+        raise SignatureError(
+            "missing webhook-id, webhook-timestamp or webhook-signature"
+        )
     try:
         sent_at = int(timestamp)
     except ValueError as exc:
-        raise SignatureError("webhook-timestamp is not a whole number of seconds") from exc
+        raise SignatureError(
+            "webhook-timestamp is not a whole number of seconds"
+        ) from exc
     current = time.time() if now is None else now
     if abs(current - sent_at) > tolerance:
         raise SignatureError("webhook-timestamp is outside the accepted window")

@@ -1,0 +1,51 @@
+"""Celery entry points for the hub; each is a thin call into a service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+
+from integrations import files, outbox, services
+
+# A received message nobody processed within this time was probably lost
+# with a broker restart; the sweeper queues it again.
+STALE_RECEIVED = dt.timedelta(seconds=30)
+
+
+@shared_task(name="integrations.tasks.inbound_process_task")
+def inbound_process_task(message_id: int) -> None:
+    """Parse and apply one inbound message."""
+    services.inbound_message_process(message_id=message_id)
+
+
+@shared_task(name="integrations.tasks.outbox_dispatch_task")
+def outbox_dispatch_task(message_id: int) -> None:
+    """Send one due outbox message."""
+    outbox.outbox_dispatch(message_id=message_id)
+
+
+@shared_task(name="integrations.tasks.outbox_sweep_task")
+def outbox_sweep_task() -> int:
+    """Queue every outbox message whose next attempt is due."""
+    due = outbox.OutboxMessage.objects.select_related("destination").filter(
+        pk__in=outbox.outbox_due_ids()
+    )
+    for message in due:
+        outbox.outbox_queue_dispatch(message=message)
+    return len(due)
+
+
+@shared_task(name="integrations.tasks.inbound_sweep_task")
+def inbound_sweep_task() -> int:
+    """Queue inbound messages left unprocessed or due for a retry."""
+    due = services.inbound_due_ids(stale_after=STALE_RECEIVED)
+    for message_id in due:
+        services.inbound_queue_processing(message_id=message_id)
+    return len(due)
+
+
+@shared_task(name="integrations.tasks.file_drop_poll_task")
+def file_drop_poll_task() -> int:
+    """Store every file waiting in the file-drop folders."""
+    return len(files.file_drop_poll())

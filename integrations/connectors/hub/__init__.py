@@ -1,0 +1,1 @@
+"""The CloudEvents JSON dialect of the ERP, WMS and TMS connections."""

@@ -1,0 +1,86 @@
+"""Canonical event handlers, one ``apply_<event>`` per type, in a registry.
+
+Each handler runs inside the transaction that stores the event, so an event
+and its effects (model changes, outbox rows) commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from integrations.events import EventType
+from integrations.models import CanonicalEvent
+from orders.models import Order
+from orders.services import order_apply_progress, order_apply_released
+from shipments import services as shipment_services
+
+Handler = Callable[[CanonicalEvent], object]
+
+
+def apply_order_released(event: CanonicalEvent) -> object:
+    """Create, validate and release (or hold) an order from the ERP."""
+    return order_apply_released(data=event.data, correlation_id=event.correlation_id)
+
+
+def apply_order_allocated(event: CanonicalEvent) -> object:
+    """Record that the WMS allocated stock to an order."""
+    return order_apply_progress(data=event.data, status=Order.Status.ALLOCATED)
+
+
+def apply_order_picked(event: CanonicalEvent) -> object:
+    """Record that the WMS picked an order."""
+    return order_apply_progress(data=event.data, status=Order.Status.PICKING)
+
+
+def apply_shipment_packed(event: CanonicalEvent) -> object:
+    """Create the shipment and cartons, and ask the TMS to plan it."""
+    return shipment_services.shipment_apply_packed(data=event.data)
+
+
+def apply_shipment_planned(event: CanonicalEvent) -> object:
+    """Record carrier, service, tracking numbers, ETA and freight estimate."""
+    return shipment_services.shipment_apply_planned(
+        data=event.data, source=event.source
+    )
+
+
+def _milestone_arguments(event: CanonicalEvent) -> dict:
+    return {
+        "data": event.data,
+        "source": event.source,
+        "event_key": f"{event.source}:{event.event_id}",
+        "canonical_event_id": event.pk,
+    }
+
+
+def apply_shipment_milestone(event: CanonicalEvent) -> object:
+    """Add a milestone to the shipment's history and project its status."""
+    return shipment_services.shipment_apply_milestone(**_milestone_arguments(event))
+
+
+def apply_shipment_delivered(event: CanonicalEvent) -> object:
+    """Complete a shipment with its proof of delivery."""
+    return shipment_services.shipment_apply_delivered(**_milestone_arguments(event))
+
+
+def apply_shipment_exception(event: CanonicalEvent) -> object:
+    """Raise a service alert and a case for a delivery exception."""
+    return shipment_services.shipment_apply_exception(**_milestone_arguments(event))
+
+
+def apply_invoice_released(event: CanonicalEvent) -> object:
+    """Put the invoice on the portal and mark the order invoiced."""
+    return shipment_services.invoice_apply_released(data=event.data)
+
+
+HANDLERS: dict[str, Handler] = {
+    EventType.ORDER_RELEASED: apply_order_released,
+    EventType.ORDER_ALLOCATED: apply_order_allocated,
+    EventType.ORDER_PICKED: apply_order_picked,
+    EventType.SHIPMENT_PACKED: apply_shipment_packed,
+    EventType.SHIPMENT_PLANNED: apply_shipment_planned,
+    EventType.SHIPMENT_MILESTONE: apply_shipment_milestone,
+    EventType.SHIPMENT_DELIVERED: apply_shipment_delivered,
+    EventType.SHIPMENT_EXCEPTION: apply_shipment_exception,
+    EventType.INVOICE_RELEASED: apply_invoice_released,
+}
