@@ -21,13 +21,19 @@ class ExceptionCase(models.Model):
     kind = models.CharField(max_length=24, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     dedupe_key = models.CharField(
-        max_length=200, unique=True, help_text="One open case per problem, not per retry."
+        max_length=200,
+        unique=True,
+        help_text="One open case per problem, not per retry.",
     )
     title = models.CharField(max_length=200)
     detail = models.TextField(blank=True)
     reason_code = models.CharField(max_length=40, blank=True)
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases",
     )
     shipment = models.ForeignKey(
         "shipments.Shipment",

@@ -15,5 +15,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
-        return JsonResponse({"status": "unavailable", "reason": str(exc)[:200]}, status=503)
+        return JsonResponse(
+            {"status": "unavailable", "reason": str(exc)[:200]}, status=503
+        )
     return JsonResponse({"status": "ok"})

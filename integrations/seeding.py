@@ -1,0 +1,107 @@
+"""Default code mappings and connections, loaded by the demo and the tests."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from integrations.connectors.hub import codes as hub_codes
+from integrations.models import CodeMapping, Connection
+
+# The connections a fresh installation talks to: the stand-in ERP, WMS and
+# TMS over HTTP, one generic carrier webhook, and the X12 file drop.
+DEFAULT_CONNECTIONS = [
+    {"code": "erp", "name": "ERP", "kind": "erp", "port_offset": 1},
+    {"code": "wms", "name": "Warehouse system", "kind": "wms", "port_offset": 2},
+    {"code": "tms", "name": "Transport system", "kind": "tms", "port_offset": 3},
+]
+
+
+def connections_seed(*, secret_prefix: str = "demo") -> list[Connection]:  # noqa: S107
+    """Create or update the default connections; return them.
+
+    The secrets are derived from ``secret_prefix`` so the simulators, which
+    are started with the same prefix, can sign and verify; a production
+    installation sets real secrets in the admin.
+    """
+    base_port = settings.WAYBILL_SIM_BASE_PORT
+    rows = []
+    for spec in DEFAULT_CONNECTIONS:
+        connection, _ = Connection.objects.update_or_create(
+            code=spec["code"],
+            defaults={
+                "name": spec["name"],
+                "kind": spec["kind"],
+                "protocol": Connection.Protocol.HTTP_JSON,
+                "base_url": f"http://127.0.0.1:{base_port + spec['port_offset']}",
+                "inbound_secret": demo_secret(secret_prefix, spec["code"], "inbound"),
+                "outbound_secret": demo_secret(secret_prefix, spec["code"], "outbound"),
+                "timeout_seconds": 5.0,
+            },
+        )
+        rows.append(connection)
+    carrier, _ = Connection.objects.update_or_create(
+        code="carrier-crx",
+        defaults={
+            "name": "Carrier CRX tracking webhook",
+            "kind": Connection.Kind.CARRIER,
+            "protocol": Connection.Protocol.HTTP_JSON,
+            "scac": "CRX",
+            "inbound_secret": demo_secret(secret_prefix, "carrier-crx", "inbound"),
+        },
+    )
+    edi, _ = Connection.objects.update_or_create(
+        code="edi-x12",
+        defaults={
+            "name": "Carrier and 3PL EDI (X12 file drop)",
+            "kind": Connection.Kind.CARRIER,
+            "protocol": Connection.Protocol.X12_FILE,
+        },
+    )
+    return [*rows, carrier, edi]
+
+
+def demo_secret(prefix: str, code: str, direction: str) -> str:
+    """Return the demo secret of one connection and direction."""
+    return f"{prefix}-{code}-{direction}-secret"
+
+
+def _tables() -> list[tuple[str, str, dict[str, str]]]:
+    """Return (source, category, table) for every default code table."""
+    tables = [
+        ("tms", CodeMapping.Category.SHIPMENT_STATUS, hub_codes.TMS_STATUS),
+        ("tms", CodeMapping.Category.EXCEPTION_REASON, hub_codes.TMS_EXCEPTION_REASON),
+    ]
+    tables.extend(_connector_tables())
+    return tables
+
+
+def _connector_tables() -> list[tuple[str, str, dict[str, str]]]:
+    from integrations.connectors.carrier import codes as carrier_codes
+    from integrations.connectors.x12 import codes as x12_codes
+
+    return [*carrier_codes.default_tables(), *x12_codes.default_tables()]
+
+
+@transaction.atomic
+def mappings_seed() -> int:
+    """Insert the default code mappings that are missing; return how many were added.
+
+    Existing rows are left alone: they may have been corrected in the admin.
+    """
+    existing = set(
+        CodeMapping.objects.values_list("source", "category", "external_code")
+    )
+    new = [
+        CodeMapping(
+            source=source,
+            category=category,
+            external_code=code.upper(),
+            canonical_value=value,
+        )
+        for source, category, table in _tables()
+        for code, value in table.items()
+        if (source, category, code.upper()) not in existing
+    ]
+    CodeMapping.objects.bulk_create(new)
+    return len(new)

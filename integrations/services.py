@@ -1,0 +1,329 @@
+"""Inbound messages: accept once, process into canonical events, replay.
+
+Accepting stores the raw bytes and answers only after the commit; processing
+runs in a worker, parses the message with its connection's connector, and
+applies each event in a transaction of its own. What cannot be applied is
+kept with a readable reason (``needs_attention``); what failed for a
+technical reason is retried (``failed``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import traceback
+
+from celery import current_app
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.errors import EventRejected
+from integrations.events import Event, ParseResult, Problem
+from integrations.handlers import HANDLERS
+from integrations.mappings import CodeLookup, code_lookup_for_message
+from integrations.models import CanonicalEvent, Connection, InboundMessage
+from operations.services import case_open, case_resolve
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "integrations.tasks.inbound_process_task"
+INBOUND_QUEUE = "inbound"
+MAX_PROCESS_ATTEMPTS = 8
+
+# A problem's code decides the kind of case customer service sees.
+_CASE_KIND = {
+    "unmapped_code": "unmapped_code",
+    "unknown_reference": "unknown_reference",
+}
+
+
+def inbound_message_accept(
+    *,
+    connection: Connection,
+    message_id: str,
+    body: bytes,
+    content_type: str,
+    filename: str = "",
+) -> tuple[InboundMessage, bool]:
+    """Store a raw message once; return it and whether it is new.
+
+    A repeat (same connection and message id, or the same body) returns the
+    first message and queues nothing. Processing is queued on commit, so a
+    worker never looks for a row that is not there yet.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    first = _first_copy(connection=connection, message_id=message_id, digest=digest)
+    if first is not None:
+        return first, False
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                connection=connection,
+                message_id=message_id,
+                body=body,
+                sha256=digest,
+                content_type=content_type,
+                filename=filename,
+            )
+            transaction.on_commit(
+                lambda: inbound_queue_processing(message_id=message.pk)
+            )
+    except IntegrityError:
+        # A concurrent delivery of the same message won the insert.
+        return InboundMessage.objects.get(
+            connection=connection, message_id=message_id
+        ), False
+    logger.info(
+        "inbound message accepted",
+        extra={"connection": connection.code, "message_id": message.pk},
+    )
+    return message, True
+
+
+def _first_copy(
+    *, connection: Connection, message_id: str, digest: str
+) -> InboundMessage | None:
+    return (
+        InboundMessage.objects.filter(connection=connection)
+        .filter(Q(message_id=message_id) | Q(sha256=digest))
+        .order_by("pk")
+        .first()
+    )
+
+
+def inbound_queue_processing(*, message_id: int) -> None:
+    """Wake a worker for one message; the sweeper covers a broker failure."""
+    try:
+        current_app.send_task(PROCESS_TASK, args=[message_id], queue=INBOUND_QUEUE)
+    except Exception:  # noqa: BLE001 - the row stays received; the sweeper retries
+        logger.warning(
+            "inbound processing not queued; sweeper will retry",
+            extra={"message_id": message_id},
+            exc_info=True,
+        )
+
+
+def inbound_message_process(*, message_id: int) -> InboundMessage | None:
+    """Parse a message, apply its events, and record the outcome.
+
+    Safe to run twice for the same message: every event is stored once by
+    source and id, and an applied event is never applied again.
+    """
+    message = (
+        InboundMessage.objects.select_related("connection")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None or message.state == InboundMessage.State.PROCESSED:
+        return message
+    message.attempts += 1
+    message.save(update_fields=["attempts"])
+    context = {"connection": message.connection.code, "message_id": message.pk}
+
+    try:
+        problems = _parse_and_apply(message)
+    except Exception as exc:  # noqa: BLE001 - worker's outer guard: record and retry
+        _record_failure(message, exc=exc)
+        logger.exception("inbound message failed", extra=context)
+        return message
+
+    _record_outcome(message, problems=problems)
+    return message
+
+
+def _parse_and_apply(message: InboundMessage) -> list[Problem]:
+    lookup = code_lookup_for_message()
+    parsed = inbound_parse(message=message, lookup=lookup)
+    problems = list(parsed.problems)
+    for event in parsed.events:
+        problem = event_apply(event=event, message=message)
+        if problem is not None:
+            problems.append(problem)
+    if parsed.events and not message.correlation_id:
+        message.correlation_id = parsed.events[0].correlationid[:60]
+    return problems
+
+
+def inbound_parse(*, message: InboundMessage, lookup: CodeLookup) -> ParseResult:
+    """Turn a stored message into canonical events with its connection's connector."""
+    connection = message.connection
+    body = bytes(message.body)
+    if connection.protocol == Connection.Protocol.X12_FILE:
+        from integrations.connectors.x12.mapping import parse_x12_file
+
+        return parse_x12_file(body, source=connection.code, lookup=lookup)
+    if connection.kind == Connection.Kind.CARRIER:
+        from integrations.connectors.carrier.mapping import parse_carrier_webhook
+
+        return parse_carrier_webhook(
+            body, source=connection.code, carrier_scac=connection.scac, lookup=lookup
+        )
+    from integrations.connectors.hub.mapping import parse_webhook
+
+    return parse_webhook(body, connection_code=connection.code, lookup=lookup)
+
+
+def event_apply(*, event: Event, message: InboundMessage | None) -> Problem | None:
+    """Store an event once and apply it in one transaction; return a problem or None.
+
+    An event already applied is skipped. An event its handler rejects is
+    kept in ``needs_attention`` with the reason, so a replay can apply it.
+    """
+    handler = HANDLERS.get(event.type)
+    if handler is None:
+        return Problem(
+            "unsupported_document", f"no handler for event type {event.type}"
+        )
+    try:
+        with transaction.atomic():
+            stored = _store_for_apply(event=event, message=message)
+            if stored is None:
+                return None
+            handler(stored)
+            stored.state = CanonicalEvent.State.APPLIED
+            stored.error = ""
+            stored.save(update_fields=["state", "error"])
+    except EventRejected as exc:
+        reason = f"{event.type} {event.subject}: {exc.reason}"
+        _record_rejection(event=event, message=message, reason=reason)
+        return Problem(exc.code, reason)
+    logger.debug(
+        "event applied",
+        extra={"event_type": event.type, "correlation_id": event.correlationid},
+    )
+    return None
+
+
+def _event_fields(event: Event, message: InboundMessage | None) -> dict:
+    return {
+        "type": event.type,
+        "subject": event.subject[:100],
+        "time": event.time,
+        "data": event.data,
+        "correlation_id": event.correlationid[:60],
+        "inbound_message": message,
+    }
+
+
+def _store_for_apply(
+    *, event: Event, message: InboundMessage | None
+) -> CanonicalEvent | None:
+    """Return the event row to apply, locked, or None when it is already applied."""
+    stored, created = CanonicalEvent.objects.select_for_update().get_or_create(
+        source=event.source, event_id=event.id, defaults=_event_fields(event, message)
+    )
+    if created:
+        return stored
+    if stored.state == CanonicalEvent.State.APPLIED:
+        return None
+    # A replay after a fix: take the freshly parsed payload, which may now
+    # carry mapped codes that were missing the first time.
+    for name, value in _event_fields(event, message).items():
+        setattr(stored, name, value)
+    stored.save()
+    return stored
+
+
+def _record_rejection(
+    *, event: Event, message: InboundMessage | None, reason: str
+) -> None:
+    fields = {
+        **_event_fields(event, message),
+        "state": "needs_attention",
+        "error": reason,
+    }
+    with transaction.atomic():
+        CanonicalEvent.objects.update_or_create(
+            source=event.source, event_id=event.id, defaults=fields
+        )
+
+
+def _record_outcome(message: InboundMessage, *, problems: list[Problem]) -> None:
+    message.processed_at = timezone.now()
+    message.next_attempt_at = None
+    context = {"connection": message.connection.code, "message_id": message.pk}
+    if problems:
+        message.state = InboundMessage.State.NEEDS_ATTENTION
+        message.error = "\n".join(problem.reason for problem in problems)
+        case_open(
+            kind=_CASE_KIND.get(problems[0].code, "invalid_message"),
+            dedupe_key=f"inbound:{message.pk}",
+            title=f"{message.connection.code} message {message.message_id}: "
+            f"{problems[0].reason}",
+            detail=message.error,
+            reason_code=problems[0].code,
+            inbound_message=message,
+        )
+        logger.error(
+            "inbound message needs attention: %s", message.error, extra=context
+        )
+    else:
+        message.state = InboundMessage.State.PROCESSED
+        message.error = ""
+        case_resolve(dedupe_key=f"inbound:{message.pk}")
+        logger.info("inbound message processed", extra=context)
+    message.save(
+        update_fields=[
+            "state",
+            "error",
+            "processed_at",
+            "next_attempt_at",
+            "correlation_id",
+        ]
+    )
+
+
+def _record_failure(message: InboundMessage, *, exc: Exception) -> None:
+    """Keep a technically failed message for retry, with its error."""
+    message.state = InboundMessage.State.FAILED
+    message.error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+    delay = min(300, 2 ** min(message.attempts, 8))
+    if message.attempts >= MAX_PROCESS_ATTEMPTS:
+        message.next_attempt_at = None
+        case_open(
+            kind="invalid_message",
+            dedupe_key=f"inbound:{message.pk}",
+            title=f"{message.connection.code} message {message.message_id} fails",
+            detail=message.error,
+            inbound_message=message,
+        )
+    else:
+        message.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
+    message.save(update_fields=["state", "error", "next_attempt_at"])
+
+
+def inbound_message_replay(*, message_ids: list[int]) -> int:
+    """Process messages again (after a mapping or master-data fix); return how many."""
+    with transaction.atomic():
+        updated = (
+            InboundMessage.objects.filter(pk__in=message_ids)
+            .exclude(state=InboundMessage.State.PROCESSED)
+            .update(
+                state=InboundMessage.State.RECEIVED,
+                attempts=0,
+                next_attempt_at=None,
+            )
+        )
+        ids = list(
+            InboundMessage.objects.filter(
+                pk__in=message_ids, state=InboundMessage.State.RECEIVED
+            ).values_list("pk", flat=True)
+        )
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: inbound_queue_processing(message_id=pk))
+    return updated
+
+
+def inbound_due_ids(*, stale_after: dt.timedelta, limit: int = 500) -> list[int]:
+    """Return messages a worker should (re)process: stale received or due failed."""
+    now = timezone.now()
+    due = Q(
+        state=InboundMessage.State.RECEIVED, received_at__lte=now - stale_after
+    ) | Q(state=InboundMessage.State.FAILED, next_attempt_at__lte=now)
+    return list(
+        InboundMessage.objects.filter(due)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
