@@ -1,0 +1,134 @@
+"""order.released: validation, hold reasons, the fulfilment request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from integrations.models import OutboxMessage
+from masterdata.models import ItemAvailability
+from operations.demo import demo_order
+from operations.models import ExceptionCase
+from orders.models import Order
+from tests.integrations.events import cloudevent
+from tests.integrations.helpers import deliver
+
+pytestmark = pytest.mark.django_db
+
+
+def released(data: dict) -> dict:
+    return cloudevent(
+        "order.released",
+        data["order_number"],
+        data,
+        source="erp/sim",
+        time="2025-03-01T10:00:00+00:00",
+        correlationid=data["order_number"],
+    )
+
+
+def test_valid_order_is_released_and_sent_to_the_wms(seeded):
+    data = demo_order(number="SO-1", account_number="ACME", index=1)
+
+    message = deliver("erp", released(data))
+
+    order = Order.objects.get(number="SO-1")
+    outbox = OutboxMessage.objects.get()
+    assert message.state == "processed"
+    assert order.status == "released"
+    assert order.hold_reasons == []
+    assert [
+        (line.line_number, line.item.sku, line.quantity) for line in order.lines.all()
+    ] == [
+        (1, "SKU-B", Decimal("2.000")),
+        (2, "SKU-C", Decimal("36.000")),
+    ]
+    assert (outbox.destination.code, outbox.type, outbox.subject) == (
+        "wms",
+        "fulfilment.requested",
+        "SO-1",
+    )
+    assert outbox.payload["lines"][1] == {
+        "line_number": 2,
+        "sku": "SKU-C",
+        "quantity": "36.000",
+        "unit": "EA",
+    }
+
+
+def test_order_of_an_account_on_credit_hold_is_held_with_a_case(seeded):
+    data = demo_order(number="SO-2", account_number="NWND", index=0)
+
+    deliver("erp", released(data))
+
+    order = Order.objects.get(number="SO-2")
+    case = ExceptionCase.objects.get(kind="order_hold")
+    assert order.status == "on_hold"
+    assert order.hold_reasons == ["credit hold on account NWND"]
+    assert case.title == "Order SO-2 held: credit hold on account NWND"
+    assert list(OutboxMessage.objects.values_list("destination__code", "type")) == [
+        ("erp", "order.held")
+    ]
+
+
+def test_every_failed_check_is_listed_as_a_hold_reason(seeded):
+    ItemAvailability.objects.filter(item__sku="SKU-A").update(quantity=Decimal("1"))
+    data = demo_order(number="SO-3", account_number="ACME", index=0)
+    data["requested_date"] = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    data["lines"] = [{"line_number": 1, "sku": "SKU-A", "quantity": "4", "unit": "EA"}]
+
+    deliver("erp", released(data))
+
+    assert Order.objects.get(number="SO-3").hold_reasons == [
+        f"requested date {data['requested_date']} is in the past",
+        "insufficient availability for SKU-A at DC-EAST: need 4, available 1",
+    ]
+
+
+def test_unknown_ship_from_warehouse_holds_the_order(seeded):
+    data = {
+        **demo_order(number="SO-4", account_number="ACME", index=0),
+        "ship_from": "DC-MOON",
+    }
+
+    deliver("erp", released(data))
+
+    assert Order.objects.get(number="SO-4").hold_reasons == [
+        "unknown or inactive ship-from warehouse DC-MOON"
+    ]
+
+
+def test_unknown_item_puts_the_message_in_needs_attention_and_creates_no_order(seeded):
+    data = demo_order(number="SO-5", account_number="ACME", index=0)
+    data["lines"][0]["sku"] = "SKU-NOPE"
+
+    message = deliver("erp", released(data))
+
+    assert message.state == "needs_attention"
+    assert message.error == "order.released SO-5: unknown item SKU-NOPE"
+    assert not Order.objects.filter(number="SO-5").exists()
+    assert ExceptionCase.objects.get().kind == "unknown_reference"
+
+
+def test_release_reserves_availability_for_the_next_order(seeded):
+    data = demo_order(number="SO-6", account_number="ACME", index=0)
+
+    deliver("erp", released(data))
+
+    row = ItemAvailability.objects.get(item__sku="SKU-A", warehouse__code="DC-EAST")
+    assert row.quantity == Decimal("100000") - Decimal("1")
+
+
+def test_same_release_applied_twice_changes_nothing(seeded):
+    event = released(demo_order(number="SO-7", account_number="ACME", index=0))
+
+    deliver("erp", event, message_id="a")
+    second = deliver("erp", {**event, "extra": 1}, message_id="b")
+
+    assert second.state == "processed"
+    assert OutboxMessage.objects.count() == 1
+    assert ItemAvailability.objects.get(
+        item__sku="SKU-A", warehouse__code="DC-EAST"
+    ).quantity == Decimal("99999")
