@@ -13,6 +13,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from api.services import partner_notify_milestone
 from integrations.errors import EventRejected
 from integrations.outbox import outbox_enqueue
 from masterdata.models import Carrier, CarrierService
@@ -217,7 +218,7 @@ def shipment_apply_milestone(
     """
     shipment = shipment_get_for_event(data=data)
     occurred_at = dt.datetime.fromisoformat(data["occurred_at"])
-    _, created = TrackingEvent.objects.get_or_create(
+    event, created = TrackingEvent.objects.get_or_create(
         shipment=shipment,
         event_key=event_key[:200],
         defaults={
@@ -243,6 +244,7 @@ def shipment_apply_milestone(
     shipment_project(shipment)
     if shipment.status != before:
         _on_status_change(shipment, data=data, previous=before)
+    partner_notify_milestone(shipment=shipment, event=event)
     return shipment
 
 

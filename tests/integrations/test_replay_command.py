@@ -1,0 +1,50 @@
+"""The replay management command."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from integrations.models import Connection, InboundMessage, OutboxMessage
+from tests.integrations.helpers import deliver
+
+pytestmark = pytest.mark.django_db
+
+
+def test_replay_by_state_resets_every_needs_attention_message(seeded, capsys):
+    first = deliver("erp", b"not json", message_id="a")
+    second = deliver("erp", b"[1]", message_id="b")
+
+    call_command("replay", "inbound", "--state", "needs_attention")
+
+    assert capsys.readouterr().out == "replayed 2 inbound message(s)\n"
+    assert set(InboundMessage.objects.values_list("pk", "state")) == {
+        (first.pk, "received"),
+        (second.pk, "received"),
+    }
+
+
+def test_replay_by_id_makes_a_dead_outbound_message_pending_with_fresh_attempts(
+    seeded, capsys
+):
+    message = OutboxMessage.objects.create(
+        destination=Connection.objects.get(code="erp"),
+        type="order.held",
+        subject="SO-1",
+        payload={},
+        idempotency_key="k",
+        state="dead",
+        attempts=8,
+        next_attempt_at="2025-01-01T00:00:00Z",
+    )
+
+    call_command("replay", "outbound", str(message.pk))
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("pending", 0)
+    assert capsys.readouterr().out == "replayed 1 outbound message(s)\n"
+
+
+def test_replay_without_a_selection_is_an_error(seeded):
+    with pytest.raises(CommandError, match="no messages selected: give ids or --state"):
+        call_command("replay", "inbound")
