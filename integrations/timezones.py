@@ -511,7 +511,7 @@ def zone_for_location(
     Mexico and Brazil fall back to their main zone. Cities override where
     a state is split between zones. Nothing is guessed beyond that.
     """
-    country_code = _country_code(country)
+    country_code = country_code_for(country)
     if country_code is None:
         return None
 
@@ -541,7 +541,8 @@ def _zone_for_region(country_code: str, state_key: str) -> str | None:
     return _COUNTRY_ZONE.get(country_code)
 
 
-def _country_code(country: str | None) -> str | None:
+def country_code_for(country: str | None) -> str | None:
+    """Return the ISO alpha-2 code for a country code or name, or None."""
     key = _normalise(country)
     if not key:
         return None
@@ -630,11 +631,24 @@ def _offset(text: str | None) -> dt.tzinfo | None:
         return None
     if text.upper() == "Z":
         return dt.UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    return parse_offset(text)
+
+
+_OFFSET_RE = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?")
+
+
+def parse_offset(text: str) -> dt.timezone:
+    """Parse a UTC offset such as ``-06:00``, ``+0530``, ``-7:00`` or ``+02``.
+
+    Raises ``TimestampError`` for anything else.
+    """
+    match = _OFFSET_RE.fullmatch(str(text).strip())
+    if match is None:
+        raise TimestampError(text, "is not a UTC offset")
+    hours, minutes = int(match[2]), int(match[3] or 0)
     if hours > 23 or minutes > 59:
-        raise ValueError("offset out of range")
+        raise TimestampError(text, "is not a UTC offset")
+    sign = -1 if match[1] == "-" else 1
 
     return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
