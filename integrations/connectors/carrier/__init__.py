@@ -1,0 +1,1 @@
+"""Connector for carrier tracking webhooks in generic JSON and UPS shapes."""

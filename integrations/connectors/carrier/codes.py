@@ -1,0 +1,131 @@
+"""Default code tables for carrier tracking feeds.
+
+These seed the admin-editable code mappings; the connector itself only ever
+reads codes through a lookup, so a carrier that renames a scan is fixed in
+admin, never here. Every table maps a code to at most ``carrier_assigned``
+while the carrier only knows of a label: a label is not a pickup (B01).
+Codes a table does not list are unmapped on purpose and go to a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from integrations.mappings import CodeLookup
+
+# A generic JSON carrier such as the demo's CRX.
+GENERIC_STATUS = {
+    "LBL": "carrier_assigned",  # Label created, awaiting pickup.
+    "MAN": "carrier_assigned",  # Manifest received.
+    "PU": "picked_up",
+    "IT": "in_transit",
+    "AR": "in_transit",  # Arrived at a facility.
+    "DP": "in_transit",  # Departed a facility.
+    "OFD": "out_for_delivery",
+    "ATT": "delivery_attempted",
+    "HLD": "available_for_pickup",
+    "DLV": "delivered",
+    "EXC": "exception",
+    "DLY": "exception",
+    "RTS": "returned_to_sender",
+    "CXL": "cancelled",
+}
+
+GENERIC_EXCEPTION_REASON = {
+    "WEATHER": "weather",
+    "CUSTOMS": "customs",
+    "ADDRESS": "consignee",
+    "REFUSED": "consignee",
+    "CLOSED": "consignee",
+    "DAMAGED": "carrier",
+    "MECHANICAL": "carrier",
+    "MISSORT": "carrier",
+    "SHIPPER": "shipper",
+    "OTHER": "other",
+}
+
+# UPS activity ``status.type``: UPS's documented coarse class of a scan. Its
+# ``status.code`` is a detailed scan code from an open list of hundreds.
+UPS_STATUS_TYPE = {
+    "M": "carrier_assigned",  # Billing information received: a label only.
+    "MV": "cancelled",  # Billing information voided.
+    "P": "picked_up",
+    "I": "in_transit",
+    "W": "in_transit",  # Warehousing.
+    "DO": "in_transit",  # Delivered to the origin freight station, not a person.
+    "DD": "in_transit",  # Delivered to the destination freight station.
+    "O": "out_for_delivery",
+    "D": "delivered",
+    "X": "exception",
+    "RS": "returned_to_sender",
+}
+
+# FedEx scan event types.
+FEDEX_EVENT_TYPE = {
+    "OC": "carrier_assigned",  # Shipment information sent to FedEx.
+    "PU": "picked_up",
+    "PX": "picked_up",
+    "AR": "in_transit",
+    "AF": "in_transit",
+    "DP": "in_transit",
+    "IT": "in_transit",
+    "LO": "in_transit",
+    "AA": "in_transit",
+    "CP": "in_transit",  # Clearance in progress.
+    "OD": "out_for_delivery",
+    "HL": "available_for_pickup",
+    "DL": "delivered",
+    "DE": "exception",  # Delivery exception.
+    "SE": "exception",
+    "DY": "exception",
+    "CD": "exception",  # Clearance delay.
+    "PD": "exception",  # Pickup delay.
+    "RS": "returned_to_sender",
+    "CA": "cancelled",
+}
+
+# USPS tracking event codes.
+USPS_EVENT_CODE = {
+    "MA": "carrier_assigned",  # Pre-shipment information sent to USPS.
+    "GX": "carrier_assigned",  # Shipping label created, USPS awaiting item.
+    "03": "picked_up",  # Accepted: USPS in possession of the item.
+    "10": "in_transit",
+    "SF": "in_transit",
+    "T1": "in_transit",
+    "TL": "in_transit",
+    "A1": "in_transit",
+    "07": "in_transit",
+    "OF": "out_for_delivery",
+    "02": "delivery_attempted",  # Notice left.
+    "16": "available_for_pickup",
+    "01": "delivered",
+}
+
+# Code list name → shipment-status table, for seeding code mappings.
+STATUS_TABLES: dict[str, dict[str, str]] = {
+    "carrier": GENERIC_STATUS,
+    "ups": UPS_STATUS_TYPE,
+    "fedex": FEDEX_EVENT_TYPE,
+    "usps": USPS_EVENT_CODE,
+}
+
+
+def static_lookup(
+    tables: Mapping[tuple[str, str], Mapping[str, str]],
+) -> CodeLookup:
+    """Return a lookup over in-memory tables keyed by (category, source).
+
+    Codes compare case-insensitively, as the database-backed lookup does.
+    """
+    folded = {
+        key: {code.strip().upper(): value for code, value in table.items()}
+        for key, table in tables.items()
+    }
+
+    def lookup(category: str, source: str, external_code: str) -> str | None:
+        table = folded.get((category, source), {})
+        return table.get(external_code.strip().upper())
+
+    return lookup
