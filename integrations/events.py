@@ -86,8 +86,10 @@ class Event:
 class Problem:
     """Part of a message that could not become an event, with a readable reason.
 
-    ``code`` is stable (``unmapped_code``, ``unknown_reference``,
-    ``invalid_value``, ``invalid_envelope``, ``unsupported_document``);
+    ``code`` is stable: ``unmapped_code``, ``unknown_reference``,
+    ``invalid_value`` (one bad field), ``invalid_message`` (the body is not
+    the expected shape), ``invalid_envelope`` (an EDI envelope fails its
+    checks), ``unsupported_document``;
     ``reason`` is the sentence customer service reads.
     """
 

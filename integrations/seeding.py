@@ -77,7 +77,16 @@ def _tables() -> list[tuple[str, str, dict[str, str]]]:
 
 
 def _connector_tables() -> list[tuple[str, str, dict[str, str]]]:
-    return []  # LEAD-WIP: restore carrier and x12 tables
+    from integrations.connectors.carrier import codes as carrier
+
+    return [
+        ("carrier-crx", CodeMapping.Category.SHIPMENT_STATUS, carrier.GENERIC_STATUS),
+        (
+            "carrier-crx",
+            CodeMapping.Category.EXCEPTION_REASON,
+            carrier.GENERIC_EXCEPTION_REASON,
+        ),
+    ]
 
 
 @transaction.atomic
