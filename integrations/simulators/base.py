@@ -182,6 +182,9 @@ class Simulator:
             reply = self._route(request, path)
         except Refused as exc:
             reply = exc.status, {"error": exc.reason}
+        except Exception:  # noqa: BLE001 - answer 500 rather than hang up
+            logger.exception("%s failed on %s %s", self.name, request.command, path)
+            reply = 500, {"error": "internal error"}
         _write_json(request, *reply)
 
     def _route(self, request: BaseHTTPRequestHandler, path: str) -> Reply:
@@ -285,6 +288,12 @@ class Simulator:
                 self.seen_keys.discard(incoming.key)
                 self.rejected[str(exc.status)] += 1
             return exc.status, {"error": exc.reason}
+        except Exception:
+            # A reaction that broke did not happen: the hub's retry must run
+            # it again rather than be told it is a duplicate.
+            with self.lock:
+                self.seen_keys.discard(incoming.key)
+            raise
 
         with self.lock:
             self.received[incoming.type].append(

@@ -339,3 +339,16 @@ def test_sigterm_stops_the_process_with_status_0(start_simulator):
     status = tms.stop()
 
     assert status == 0
+
+
+def test_sigterm_stops_promptly_even_while_the_sender_is_retrying(start_simulator, hub):
+    hub.answer_next(*[503] * 100)
+    erp = start_simulator("erp")
+    erp.control("orders", {"orders": [order_released()]})
+    wait_until(lambda: erp.state()["retries"] >= 2, what="two retries")
+
+    started = time.monotonic()
+    status = erp.stop()
+
+    assert status == 0
+    assert time.monotonic() - started < 3
