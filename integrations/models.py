@@ -82,6 +82,9 @@ class InboundMessage(models.Model):
     next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="When a failed message is tried again."
     )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker was last asked to process it."
+    )
     error = models.TextField(blank=True)
     correlation_id = models.CharField(max_length=60, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -170,6 +173,9 @@ class OutboxMessage(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker was last asked to send it."
+    )
     last_error = models.TextField(blank=True)
     errors = models.JSONField(default=list, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -217,4 +223,5 @@ class CodeMapping(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.category}:{self.external_code} -> {self.canonical_value}"
+        code = f"{self.source}:{self.category}:{self.external_code}"
+        return f"{code} -> {self.canonical_value}"

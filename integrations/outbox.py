@@ -19,6 +19,7 @@ import requests
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations import signing
@@ -58,6 +59,7 @@ def outbox_enqueue(
             "payload": payload,
             "correlation_id": correlation_id,
             "next_attempt_at": timezone.now(),
+            "queued_at": timezone.now(),
         },
     )
     if created:
@@ -130,7 +132,9 @@ def _claim(*, message_id: int) -> OutboxMessage | None:
             return None
         message.attempts += 1
         message.next_attempt_at = now + outbox_backoff(attempt=message.attempts)
-        message.save(update_fields=["attempts", "next_attempt_at"])
+        # Once claimed, the retry time alone decides when the sweeper acts.
+        message.queued_at = None
+        message.save(update_fields=["attempts", "next_attempt_at", "queued_at"])
     return message
 
 
@@ -228,15 +232,24 @@ def _open_dead_letter_case(*, message: OutboxMessage) -> None:
     )
 
 
-def outbox_due_ids(*, limit: int = 500) -> list[int]:
-    """Return ids of pending messages whose next attempt time has come."""
-    return list(
-        OutboxMessage.objects.filter(
-            state=OutboxMessage.State.PENDING, next_attempt_at__lte=timezone.now()
+def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
+    """Mark due pending messages as queued and return them, for the sweeper.
+
+    A message queued recently (its task may still be in the broker) is left
+    alone, so the sweeper never floods the queue with copies of one message.
+    """
+    now = timezone.now()
+    requeue_before = now - dt.timedelta(seconds=settings.WAYBILL_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        due = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .select_related("destination")
+            .filter(state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
+            .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+            .order_by("next_attempt_at", "id")[:limit]
         )
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(queued_at=now)
+    return due
 
 
 def outbox_message_replay(*, message_ids: list[int]) -> int:
@@ -256,7 +269,9 @@ def outbox_message_replay(*, message_ids: list[int]) -> int:
         for message in messages:
             message.state = OutboxMessage.State.PENDING
             message.attempts = 0
-            message.next_attempt_at = timezone.now()
-            message.save(update_fields=["state", "attempts", "next_attempt_at"])
+            message.next_attempt_at = message.queued_at = timezone.now()
+            message.save(
+                update_fields=["state", "attempts", "next_attempt_at", "queued_at"]
+            )
             transaction.on_commit(lambda m=message: outbox_queue_dispatch(message=m))
     return len(messages)

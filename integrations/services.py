@@ -15,6 +15,7 @@ import logging
 import traceback
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -66,6 +67,7 @@ def inbound_message_accept(
                 sha256=digest,
                 content_type=content_type,
                 filename=filename,
+                queued_at=timezone.now(),
             )
             transaction.on_commit(
                 lambda: inbound_queue_processing(message_id=message.pk)
@@ -119,7 +121,10 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
     if message is None or message.state == InboundMessage.State.PROCESSED:
         return message
     message.attempts += 1
-    message.save(update_fields=["attempts"])
+    # Holding the lease stops the sweeper from queueing a copy while this
+    # worker is busy with the message.
+    message.queued_at = timezone.now()
+    message.save(update_fields=["attempts", "queued_at"])
     context = {"connection": message.connection.code, "message_id": message.pk}
 
     try:
@@ -291,7 +296,8 @@ def _record_failure(message: InboundMessage, *, exc: Exception) -> None:
         )
     else:
         message.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
-    message.save(update_fields=["state", "error", "next_attempt_at"])
+    message.queued_at = None
+    message.save(update_fields=["state", "error", "next_attempt_at", "queued_at"])
 
 
 def inbound_message_replay(*, message_ids: list[int]) -> int:
@@ -304,6 +310,7 @@ def inbound_message_replay(*, message_ids: list[int]) -> int:
                 state=InboundMessage.State.RECEIVED,
                 attempts=0,
                 next_attempt_at=None,
+                queued_at=timezone.now(),
             )
         )
         ids = list(
@@ -316,14 +323,24 @@ def inbound_message_replay(*, message_ids: list[int]) -> int:
     return updated
 
 
-def inbound_due_ids(*, stale_after: dt.timedelta, limit: int = 500) -> list[int]:
-    """Return messages a worker should (re)process: stale received or due failed."""
+def inbound_claim_due(*, limit: int = 500) -> list[int]:
+    """Mark messages a worker should (re)process as queued; return their ids.
+
+    Due are received messages whose task seems lost (queued longer ago than
+    the re-queue period) and failed messages whose retry time has come.
+    """
     now = timezone.now()
-    due = Q(
-        state=InboundMessage.State.RECEIVED, received_at__lte=now - stale_after
-    ) | Q(state=InboundMessage.State.FAILED, next_attempt_at__lte=now)
-    return list(
-        InboundMessage.objects.filter(due)
-        .order_by("received_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+    requeue_before = now - dt.timedelta(seconds=settings.WAYBILL_REQUEUE_AFTER_SECONDS)
+    not_queued = Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before)
+    due = Q(state=InboundMessage.State.RECEIVED) | Q(
+        state=InboundMessage.State.FAILED, next_attempt_at__lte=now
     )
+    with transaction.atomic():
+        ids = list(
+            InboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(due & not_queued)
+            .order_by("received_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        InboundMessage.objects.filter(pk__in=ids).update(queued_at=now)
+    return ids

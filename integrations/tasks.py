@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from celery import shared_task
 
 from integrations import files, outbox, services
-
-# A received message nobody processed within this time was probably lost
-# with a broker restart; the sweeper queues it again.
-STALE_RECEIVED = dt.timedelta(seconds=30)
 
 
 @shared_task(name="integrations.tasks.inbound_process_task")
@@ -28,9 +22,7 @@ def outbox_dispatch_task(message_id: int) -> None:
 @shared_task(name="integrations.tasks.outbox_sweep_task")
 def outbox_sweep_task() -> int:
     """Queue every outbox message whose next attempt is due."""
-    due = outbox.OutboxMessage.objects.select_related("destination").filter(
-        pk__in=outbox.outbox_due_ids()
-    )
+    due = outbox.outbox_claim_due()
     for message in due:
         outbox.outbox_queue_dispatch(message=message)
     return len(due)
@@ -39,7 +31,7 @@ def outbox_sweep_task() -> int:
 @shared_task(name="integrations.tasks.inbound_sweep_task")
 def inbound_sweep_task() -> int:
     """Queue inbound messages left unprocessed or due for a retry."""
-    due = services.inbound_due_ids(stale_after=STALE_RECEIVED)
+    due = services.inbound_claim_due()
     for message_id in due:
         services.inbound_queue_processing(message_id=message_id)
     return len(due)

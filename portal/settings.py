@@ -149,6 +149,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
         "store_processed": False,
+        # The file transport polls; a short interval keeps the demo brisk.
+        "polling_interval": 0.1,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -168,6 +170,10 @@ CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# A message queued this long ago and still not done is queued again: its task
+# was lost with the broker or its worker. Kept above the task time limit so
+# a slow but healthy task is rarely duplicated (duplicates are harmless).
+WAYBILL_REQUEUE_AFTER_SECONDS = env.float("WAYBILL_REQUEUE_AFTER_SECONDS", default=150.0)
 # How often beat runs the sweepers and the file-drop poller, in seconds.
 WAYBILL_SWEEP_SECONDS = env.float("WAYBILL_SWEEP_SECONDS", default=10.0)
 WAYBILL_FILE_POLL_SECONDS = env.float("WAYBILL_FILE_POLL_SECONDS", default=5.0)

@@ -13,8 +13,8 @@ from integrations import signing
 from integrations.models import Connection, OutboxMessage
 from integrations.outbox import (
     outbox_backoff,
+    outbox_claim_due,
     outbox_dispatch,
-    outbox_due_ids,
     outbox_enqueue,
     outbox_message_replay,
 )
@@ -172,13 +172,29 @@ def test_rolled_back_change_leaves_no_outbox_row(partner):
     assert OutboxMessage.objects.count() == 0
 
 
-def test_sweeper_finds_only_due_pending_messages(partner):
+def test_sweeper_queues_a_due_message_once_per_requeue_period(partner, settings):
+    message = enqueue()
+    assert outbox_claim_due() == []  # just queued on commit
+
+    stale = timezone.now() - dt.timedelta(
+        seconds=settings.WAYBILL_REQUEUE_AFTER_SECONDS + 1
+    )
+    OutboxMessage.objects.filter(pk=message.pk).update(queued_at=stale)
+    assert [m.pk for m in outbox_claim_due()] == [message.pk]
+    assert outbox_claim_due() == []
+
+
+def test_sweeper_leaves_a_message_alone_until_its_retry_time(partner):
     message = enqueue()
     later = timezone.now() + dt.timedelta(minutes=5)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        next_attempt_at=later, queued_at=None
+    )
 
-    assert outbox_due_ids() == [message.pk]
-    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=later)
-    assert outbox_due_ids() == []
+    assert outbox_claim_due() == []
+
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert [m.pk for m in outbox_claim_due()] == [message.pk]
 
 
 @pytest.mark.parametrize(

@@ -48,3 +48,26 @@ def test_replay_by_id_makes_a_dead_outbound_message_pending_with_fresh_attempts(
 def test_replay_without_a_selection_is_an_error(seeded):
     with pytest.raises(CommandError, match="no messages selected: give ids or --state"):
         call_command("replay", "inbound")
+
+
+def test_inbound_sweeper_requeues_a_lost_message_once_per_period(seeded, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from integrations.services import inbound_claim_due, inbound_message_accept
+
+    message, _ = inbound_message_accept(
+        connection=Connection.objects.get(code="erp"),
+        message_id="lost",
+        body=b"{}",
+        content_type="application/json",
+    )
+    assert inbound_claim_due() == []  # its task was just queued
+
+    stale = timezone.now() - dt.timedelta(
+        seconds=settings.WAYBILL_REQUEUE_AFTER_SECONDS + 1
+    )
+    InboundMessage.objects.filter(pk=message.pk).update(queued_at=stale)
+    assert inbound_claim_due() == [message.pk]
+    assert inbound_claim_due() == []
