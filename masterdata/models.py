@@ -47,7 +47,11 @@ class UnitConversion(models.Model):
     """How many base units one ``from_unit`` holds, optionally per item."""
 
     item = models.ForeignKey(
-        Item, on_delete=models.CASCADE, null=True, blank=True, related_name="conversions"
+        Item,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="conversions",
     )
     from_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     to_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
@@ -59,7 +63,8 @@ class UnitConversion(models.Model):
                 fields=["item", "from_unit", "to_unit"], name="unit_conversion_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(factor__gt=Decimal("0")), name="unit_conversion_positive"
+                condition=models.Q(factor__gt=Decimal("0")),
+                name="unit_conversion_positive",
             ),
         ]
 
@@ -89,7 +94,9 @@ class Warehouse(models.Model):
 class ItemAvailability(models.Model):
     """The WMS's latest available quantity of an item at a warehouse."""
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="availability")
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="availability"
+    )
     warehouse = models.ForeignKey(
         Warehouse, on_delete=models.CASCADE, related_name="availability"
     )
@@ -125,14 +132,18 @@ class Carrier(models.Model):
 class CarrierService(models.Model):
     """A service level a carrier sells (ground, express, LTL...)."""
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="services")
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.CASCADE, related_name="services"
+    )
     code = models.CharField(max_length=30)
     name = models.CharField(max_length=120)
 
     class Meta:
         ordering = ["carrier", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["carrier", "code"], name="carrier_service_unique"),
+            models.UniqueConstraint(
+                fields=["carrier", "code"], name="carrier_service_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -44,7 +44,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "account"], name="membership_unique"),
+            models.UniqueConstraint(
+                fields=["user", "account"], name="membership_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -74,7 +76,9 @@ class Address(models.Model):
     class Meta:
         verbose_name_plural = "addresses"
         constraints = [
-            models.UniqueConstraint(fields=["account", "code"], name="address_code_unique"),
+            models.UniqueConstraint(
+                fields=["account", "code"], name="address_code_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -103,7 +107,9 @@ class Order(models.Model):
     )
     number = models.CharField(max_length=30, unique=True)
     po_number = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.RECEIVED
+    )
     ship_from = models.ForeignKey(
         "masterdata.Warehouse",
         on_delete=models.PROTECT,
@@ -127,7 +133,9 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["account", "status"], name="order_account_status"),
-            models.Index(fields=["account", "-created_at"], name="order_account_created"),
+            models.Index(
+                fields=["account", "-created_at"], name="order_account_created"
+            ),
             models.Index(fields=["account", "po_number"], name="order_account_po"),
         ]
 
@@ -143,15 +151,21 @@ class OrderLine(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     line_number = models.PositiveIntegerField()
-    item = models.ForeignKey("masterdata.Item", on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(
+        "masterdata.Item", on_delete=models.PROTECT, related_name="+"
+    )
     quantity = models.DecimalField(max_digits=14, decimal_places=3)
-    unit = models.ForeignKey("masterdata.Unit", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        "masterdata.Unit", on_delete=models.PROTECT, related_name="+"
+    )
     shipped_quantity = models.DecimalField(max_digits=14, decimal_places=3, default=0)
 
     class Meta:
         ordering = ["order", "line_number"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_unique"),
+            models.UniqueConstraint(
+                fields=["order", "line_number"], name="order_line_unique"
+            ),
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
             ),
@@ -176,9 +190,13 @@ class ReturnRequest(models.Model):
     account = models.ForeignKey(
         CustomerAccount, on_delete=models.PROTECT, related_name="return_requests"
     )
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="return_requests")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="return_requests"
+    )
     number = models.CharField(max_length=30, unique=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.REQUESTED
+    )
     reason = models.CharField(max_length=500)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -189,7 +207,9 @@ class ReturnRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["account", "-created_at"], name="return_account_created"),
+            models.Index(
+                fields=["account", "-created_at"], name="return_account_created"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -202,7 +222,9 @@ class ReturnLine(models.Model):
     return_request = models.ForeignKey(
         ReturnRequest, on_delete=models.CASCADE, related_name="lines"
     )
-    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="+"
+    )
     quantity = models.DecimalField(max_digits=14, decimal_places=3)
 
     class Meta:

@@ -17,10 +17,14 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
 
     sweep = settings.WAYBILL_SWEEP_SECONDS
     sender.add_periodic_task(
-        sweep, sender.signature("integrations.tasks.outbox_sweep_task"), name="outbox sweep"
+        sweep,
+        sender.signature("integrations.tasks.outbox_sweep_task"),
+        name="outbox sweep",
     )
     sender.add_periodic_task(
-        sweep, sender.signature("integrations.tasks.inbound_sweep_task"), name="inbound sweep"
+        sweep,
+        sender.signature("integrations.tasks.inbound_sweep_task"),
+        name="inbound sweep",
     )
     sender.add_periodic_task(
         settings.WAYBILL_FILE_POLL_SECONDS,

@@ -20,7 +20,9 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str(
     "SECRET_KEY", default="waybill-local-only-insecure-key-change-me-in-production-0000"
 )
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"]
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -90,14 +92,15 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+_VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": f"{_VALIDATORS}.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -174,18 +177,24 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A message queued this long ago and still not done is queued again: its task
 # was lost with the broker or its worker. Kept above the task time limit so
 # a slow but healthy task is rarely duplicated (duplicates are harmless).
-WAYBILL_REQUEUE_AFTER_SECONDS = env.float("WAYBILL_REQUEUE_AFTER_SECONDS", default=150.0)
+WAYBILL_REQUEUE_AFTER_SECONDS = env.float(
+    "WAYBILL_REQUEUE_AFTER_SECONDS", default=150.0
+)
 # How often beat runs the sweepers and the file-drop poller, in seconds.
 WAYBILL_SWEEP_SECONDS = env.float("WAYBILL_SWEEP_SECONDS", default=10.0)
 WAYBILL_FILE_POLL_SECONDS = env.float("WAYBILL_FILE_POLL_SECONDS", default=5.0)
 # Root of the per-connection file-drop folders (``<root>/<connection>/``).
-WAYBILL_FILE_DROP_ROOT = Path(env.str("WAYBILL_FILE_DROP_ROOT", default=str(VAR_DIR / "drop")))
+WAYBILL_FILE_DROP_ROOT = Path(
+    env.str("WAYBILL_FILE_DROP_ROOT", default=str(VAR_DIR / "drop"))
+)
 # Folder of X12 files the demo drops; empty means the project's own samples.
 WAYBILL_DEMO_X12_DIR = env.str("WAYBILL_DEMO_X12_DIR", default="")
 
 # Inbound webhooks: the accepted signature age, and the largest body.
 WAYBILL_WEBHOOK_TOLERANCE_SECONDS = 300
-WAYBILL_INBOUND_MAX_BYTES = env.int("WAYBILL_INBOUND_MAX_BYTES", default=10 * 1024 * 1024)
+WAYBILL_INBOUND_MAX_BYTES = env.int(
+    "WAYBILL_INBOUND_MAX_BYTES", default=10 * 1024 * 1024
+)
 # Outbound: attempts before a message is dead, and the backoff base/cap.
 WAYBILL_OUTBOX_MAX_ATTEMPTS = env.int("WAYBILL_OUTBOX_MAX_ATTEMPTS", default=8)
 WAYBILL_OUTBOX_BACKOFF_BASE = env.float("WAYBILL_OUTBOX_BACKOFF_BASE", default=2.0)

@@ -44,7 +44,11 @@ class Shipment(models.Model):
         "orders.CustomerAccount", on_delete=models.PROTECT, related_name="shipments"
     )
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="shipments"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
     )
     return_request = models.ForeignKey(
         "orders.ReturnRequest",
@@ -63,7 +67,11 @@ class Shipment(models.Model):
     exception_reason = models.CharField(max_length=40, blank=True)
     exception_at = models.DateTimeField(null=True, blank=True)
     carrier = models.ForeignKey(
-        "masterdata.Carrier", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "masterdata.Carrier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     service = models.ForeignKey(
         "masterdata.CarrierService",
@@ -75,9 +83,13 @@ class Shipment(models.Model):
     tracking_numbers = models.JSONField(default=list, blank=True)
     eta = models.DateTimeField(null=True, blank=True)
     eta_date = models.DateField(
-        null=True, blank=True, help_text="Set instead of eta when the estimate is date-only."
+        null=True,
+        blank=True,
+        help_text="Set instead of eta when the estimate is date-only.",
     )
-    freight_estimate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    freight_estimate = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
     freight_currency = models.CharField(max_length=3, blank=True)
     last_actual_at = models.DateTimeField(
         null=True, blank=True, help_text="Time of the last actual milestone."
@@ -91,7 +103,9 @@ class Shipment(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["account", "status"], name="shipment_account_status"),
-            models.Index(fields=["account", "-created_at"], name="shipment_account_created"),
+            models.Index(
+                fields=["account", "-created_at"], name="shipment_account_created"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -104,13 +118,23 @@ class Shipment(models.Model):
 class Package(models.Model):
     """A carton of a shipment, with its SSCC and measured facts."""
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="packages")
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="packages"
+    )
     sscc = models.CharField(max_length=20, blank=True)
     tracking_number = models.CharField(max_length=40, blank=True)
-    weight_kg = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
-    length_cm = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
-    width_cm = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
-    height_cm = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    weight_kg = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True
+    )
+    length_cm = models.DecimalField(
+        max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    width_cm = models.DecimalField(
+        max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    height_cm = models.DecimalField(
+        max_digits=8, decimal_places=1, null=True, blank=True
+    )
     reference = models.CharField(max_length=40, blank=True)
 
     class Meta:
@@ -139,9 +163,12 @@ class TrackingEvent(models.Model):
         LOCATION = "location", "Location's time zone"
         ASSUMED = "assumed", "Assumed"
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="events"
+    )
     event_key = models.CharField(
-        max_length=200, help_text="Deduplication key: source and event id, or content hash."
+        max_length=200,
+        help_text="Deduplication key: source and event id, or content hash.",
     )
     source = models.CharField(max_length=100)
     status = models.CharField(max_length=24, choices=ShipmentStatus.choices)
@@ -174,11 +201,15 @@ class TrackingEvent(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["shipment", "occurred_at", "id"], name="tracking_event_time"),
+            models.Index(
+                fields=["shipment", "occurred_at", "id"], name="tracking_event_time"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.shipment.number} {self.status} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.shipment.number} {self.status} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+        )
 
 
 class EtaRevision(models.Model):
@@ -206,7 +237,11 @@ class ServiceAlert(models.Model):
         "orders.CustomerAccount", on_delete=models.CASCADE, related_name="alerts"
     )
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+        "orders.Order",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
     )
     shipment = models.ForeignKey(
         Shipment, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
@@ -237,10 +272,18 @@ class Document(models.Model):
         "orders.CustomerAccount", on_delete=models.PROTECT, related_name="documents"
     )
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
     )
     shipment = models.ForeignKey(
-        Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+        Shipment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     number = models.CharField(max_length=60, blank=True)
@@ -261,7 +304,9 @@ class Document(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["account", "-created_at"], name="document_account_created"),
+            models.Index(
+                fields=["account", "-created_at"], name="document_account_created"
+            ),
         ]
 
     def __str__(self) -> str:
