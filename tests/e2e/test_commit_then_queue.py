@@ -62,3 +62,55 @@ def test_rolled_back_message_queues_nothing(seeded, worker):
     assert InboundMessage.objects.count() == 0
     assert OutboxMessage.objects.count() == 0
     assert worker.read_text().count("inbound_process_task") == before
+
+
+def test_outbox_message_committed_after_a_delay_is_sent_on_the_first_attempt(
+    seeded, worker
+):
+    from integrations.outbox import outbox_enqueue
+    from tests.receiver import Receiver
+
+    receiver = Receiver().start()
+    Connection.objects.filter(code="erp").update(base_url=receiver.url)
+    try:
+        with transaction.atomic():
+            message = outbox_enqueue(
+                destination_code="erp",
+                type="order.held",
+                subject="SO-1",
+                payload={"order_number": "SO-1"},
+                idempotency_key="held:SO-1",
+            )
+            time.sleep(1)
+
+        sent = wait_for(
+            lambda: OutboxMessage.objects.filter(
+                pk=message.pk, state="delivered"
+            ).first(),
+            timeout=30,
+            what="the worker to deliver the message",
+        )
+    finally:
+        receiver.stop()
+    assert sent.attempts == 1
+    assert len(receiver.requests) == 1
+
+
+def test_rolled_back_outbox_message_is_never_sent(seeded, worker):
+    from integrations.outbox import outbox_enqueue
+
+    before = worker.read_text().count("outbox_dispatch_task")
+
+    with pytest.raises(RuntimeError, match="rolled back"), transaction.atomic():
+        outbox_enqueue(
+            destination_code="erp",
+            type="order.held",
+            subject="SO-2",
+            payload={},
+            idempotency_key="held:SO-2",
+        )
+        raise RuntimeError("rolled back")
+    time.sleep(3)
+
+    assert OutboxMessage.objects.count() == 0
+    assert worker.read_text().count("outbox_dispatch_task") == before

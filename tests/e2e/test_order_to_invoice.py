@@ -8,7 +8,7 @@ import requests
 from integrations.models import InboundMessage, OutboxMessage
 from operations.demo import demo_order
 from orders.models import Order
-from shipments.models import Document, Shipment
+from shipments.models import STATUS_RANK, Document, Shipment
 from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -88,5 +88,14 @@ def test_released_order_travels_to_invoiced_through_worker_and_simulators(stack)
         ("erp", "shipment.confirmed"),
     ]
     assert outbox[-1][:2] == ("erp", "invoice.release_requested")
+    ladder = list(STATUS_RANK)
+    changes = [
+        message.payload["status"]
+        for message in OutboxMessage.objects.filter(
+            type="shipment.status_changed", subject=shipment.number
+        ).order_by("pk")
+    ]
+    assert changes[-1] == "delivered"
+    assert changes == sorted(changes, key=ladder.index)  # never a step back
     assert {state for *_, state in outbox} == {"delivered"}
     assert InboundMessage.objects.exclude(state="processed").count() == 0
