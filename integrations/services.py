@@ -84,6 +84,17 @@ def inbound_message_accept(
     return message, True
 
 
+def inbound_backlog_full() -> bool:
+    """Return whether more messages wait for processing than the configured bound.
+
+    Reads at most one row past the bound, so the check stays cheap however
+    large the backlog grows.
+    """
+    limit = settings.WAYBILL_INBOUND_BACKLOG_LIMIT
+    waiting = InboundMessage.objects.filter(state=InboundMessage.State.RECEIVED)
+    return waiting.order_by()[limit : limit + 1].exists()
+
+
 def _first_copy(
     *, connection: Connection, message_id: str, digest: str
 ) -> InboundMessage | None:

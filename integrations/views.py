@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from integrations import signing
 from integrations.models import Connection
-from integrations.services import inbound_message_accept
+from integrations.services import inbound_backlog_full, inbound_message_accept
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,14 @@ def _accept(request: HttpRequest, *, connection_code: str) -> JsonResponse:
             "inbound refused: %s", exc, extra={"connection": connection.code}
         )
         return _problem(401, "Unauthorized", str(exc))
+
+    if inbound_backlog_full():
+        logger.warning(
+            "inbound refused: backlog full", extra={"connection": connection.code}
+        )
+        response = _problem(429, "Too Many Requests", "the processing backlog is full")
+        response["Retry-After"] = _RETRY_AFTER_SECONDS
+        return response
 
     message, created = inbound_message_accept(
         connection=connection,

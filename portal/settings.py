@@ -195,6 +195,8 @@ WAYBILL_WEBHOOK_TOLERANCE_SECONDS = 300
 WAYBILL_INBOUND_MAX_BYTES = env.int(
     "WAYBILL_INBOUND_MAX_BYTES", default=10 * 1024 * 1024
 )
+# Above this many unprocessed messages the inbound endpoint answers 429.
+WAYBILL_INBOUND_BACKLOG_LIMIT = env.int("WAYBILL_INBOUND_BACKLOG_LIMIT", default=50_000)
 # Outbound: attempts before a message is dead, and the backoff base/cap.
 WAYBILL_OUTBOX_MAX_ATTEMPTS = env.int("WAYBILL_OUTBOX_MAX_ATTEMPTS", default=8)
 WAYBILL_OUTBOX_BACKOFF_BASE = env.float("WAYBILL_OUTBOX_BACKOFF_BASE", default=2.0)

@@ -93,3 +93,18 @@ def test_unknown_connection_answers_404(seeded, client):
     )
 
     assert response.status_code == 404
+
+
+def test_full_backlog_answers_429_with_retry_after_and_stores_nothing(
+    erp, post_signed, settings
+):
+    settings.WAYBILL_INBOUND_BACKLOG_LIMIT = 2
+    accepted = [post_signed(erp, {"n": n}).status_code for n in range(3)]
+
+    refused = post_signed(erp, {"n": 3})
+
+    assert accepted == [202, 202, 202]
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "5"
+    assert refused.json()["detail"] == "the processing backlog is full"
+    assert InboundMessage.objects.count() == 3
