@@ -44,6 +44,12 @@ class Connection(models.Model):
     )
     timeout_seconds = models.FloatField(default=5.0)
     max_attempts = models.PositiveSmallIntegerField(default=8)
+    breaker_threshold = models.PositiveSmallIntegerField(
+        default=5, help_text="Consecutive failed sends that open the circuit breaker."
+    )
+    breaker_reset_seconds = models.PositiveIntegerField(
+        default=30, help_text="How long an open breaker waits before one trial send."
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -56,6 +62,26 @@ class Connection(models.Model):
     def queue_name(self) -> str:
         """Return the Celery queue that carries this connection's outbound messages."""
         return f"outbox.{self.code}"
+
+
+class CircuitBreaker(models.Model):
+    """A connection's breaker, in the database so every worker shares it."""
+
+    class State(models.TextChoices):
+        CLOSED = "closed", "Closed"
+        OPEN = "open", "Open"
+        HALF_OPEN = "half_open", "Half open"
+
+    connection = models.OneToOneField(
+        Connection, on_delete=models.CASCADE, related_name="breaker"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED)
+    failures = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.connection.code}: {self.state}"
 
 
 class InboundMessage(models.Model):

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations import signing
+from integrations.breaker import breaker_admit, breaker_record
 from integrations.models import Connection, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,10 @@ def outbox_dispatch(*, message_id: int) -> OutboxMessage | None:
         return None
 
     status, error = _post(message=message)
+    # A refusal (4xx) says the receiver is up; only transport failures and
+    # server errors count against its breaker.
+    reachable = status is not None and status < 500
+    breaker_record(connection=message.destination, success=reachable)
 
     return _record_outcome(message=message, status=status, error=error)
 
@@ -129,6 +134,13 @@ def _claim(*, message_id: int) -> OutboxMessage | None:
             .first()
         )
         if message is None:
+            return None
+        retry_at = breaker_admit(connection=message.destination)
+        if retry_at is not None:
+            # The destination's breaker is open: wait without using an attempt.
+            message.next_attempt_at = retry_at
+            message.queued_at = None
+            message.save(update_fields=["next_attempt_at", "queued_at"])
             return None
         message.attempts += 1
         message.next_attempt_at = now + outbox_backoff(attempt=message.attempts)

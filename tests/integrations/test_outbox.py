@@ -206,3 +206,98 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(attempt, ceiling)
     assert min(waits) >= ceiling / 2
     assert max(waits) <= ceiling
     assert len(set(waits)) > 100
+
+
+def test_breaker_opens_after_the_threshold_and_defers_without_using_attempts(
+    partner, receiver
+):
+    from integrations.models import CircuitBreaker
+
+    Connection.objects.filter(pk=partner.pk).update(breaker_threshold=2, max_attempts=8)
+    receiver.fail_statuses = [503, 503]
+    messages = [
+        outbox_enqueue(
+            destination_code="partner",
+            type="t",
+            subject=f"S{n}",
+            payload={},
+            idempotency_key=f"k{n}",
+        )
+        for n in range(3)
+    ]
+
+    for message in messages:
+        outbox_dispatch(message_id=message.pk)
+
+    breaker = CircuitBreaker.objects.get(connection=partner)
+    third = OutboxMessage.objects.get(pk=messages[2].pk)
+    assert (breaker.state, breaker.failures) == ("open", 2)
+    assert len(receiver.requests) == 2
+    assert third.attempts == 0
+    assert third.next_attempt_at == breaker.open_until
+
+
+def test_other_destinations_keep_sending_while_one_breaker_is_open(partner, receiver):
+    from integrations.models import CircuitBreaker
+
+    Connection.objects.create(
+        code="other", name="Other", kind="partner", base_url=receiver.url
+    )
+    CircuitBreaker.objects.create(
+        connection=partner,
+        state="open",
+        failures=5,
+        open_until=timezone.now() + dt.timedelta(minutes=1),
+    )
+    blocked = enqueue()
+    free = outbox_enqueue(
+        destination_code="other",
+        type="t",
+        subject="S",
+        payload={},
+        idempotency_key="free",
+    )
+
+    outbox_dispatch(message_id=blocked.pk)
+    outbox_dispatch(message_id=free.pk)
+
+    assert OutboxMessage.objects.get(pk=blocked.pk).state == "pending"
+    assert OutboxMessage.objects.get(pk=free.pk).state == "delivered"
+    assert len(receiver.requests) == 1
+
+
+def test_half_open_breaker_closes_on_a_successful_trial(partner, receiver):
+    from integrations.models import CircuitBreaker
+
+    CircuitBreaker.objects.create(
+        connection=partner,
+        state="open",
+        failures=5,
+        open_until=timezone.now() - dt.timedelta(seconds=1),
+    )
+    message = enqueue()
+
+    outbox_dispatch(message_id=message.pk)
+
+    breaker = CircuitBreaker.objects.get(connection=partner)
+    assert OutboxMessage.objects.get(pk=message.pk).state == "delivered"
+    assert (breaker.state, breaker.failures, breaker.open_until) == ("closed", 0, None)
+
+
+def test_failed_trial_opens_the_breaker_again(partner, receiver):
+    from integrations.models import CircuitBreaker
+
+    receiver.fail_statuses = [502]
+    CircuitBreaker.objects.create(
+        connection=partner,
+        state="open",
+        failures=5,
+        open_until=timezone.now() - dt.timedelta(seconds=1),
+    )
+    message = enqueue()
+
+    outbox_dispatch(message_id=message.pk)
+
+    breaker = CircuitBreaker.objects.get(connection=partner)
+    assert breaker.state == "open"
+    assert breaker.open_until > timezone.now()
