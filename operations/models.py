@@ -13,6 +13,8 @@ class ExceptionCase(models.Model):
         INVALID_MESSAGE = "invalid_message", "Invalid message"
         DELIVERY_EXCEPTION = "delivery_exception", "Delivery exception"
         DEAD_LETTER = "dead_letter", "Dead letter"
+        TRACKING_QUIET = "tracking_quiet", "Tracking has gone quiet"
+        MISSING_TRACKING = "missing_tracking", "Missing tracking number"
 
     class State(models.TextChoices):
         OPEN = "open", "Open"

@@ -31,3 +31,8 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("integrations.tasks.file_drop_poll_task"),
         name="file-drop poll",
     )
+    sender.add_periodic_task(
+        settings.WAYBILL_MONITOR_SECONDS,
+        sender.signature("operations.tasks.monitor_tracking_task"),
+        name="tracking monitors",
+    )

@@ -91,6 +91,8 @@ else:
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Opt in now to Django 6's https default for URL form fields.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,6 +185,12 @@ WAYBILL_REQUEUE_AFTER_SECONDS = env.float(
 # How often beat runs the sweepers and the file-drop poller, in seconds.
 WAYBILL_SWEEP_SECONDS = env.float("WAYBILL_SWEEP_SECONDS", default=10.0)
 WAYBILL_FILE_POLL_SECONDS = env.float("WAYBILL_FILE_POLL_SECONDS", default=5.0)
+# Monitors: hours of silence before a case is opened.
+WAYBILL_STALE_TRACKING_HOURS = env.float("WAYBILL_STALE_TRACKING_HOURS", default=48.0)
+WAYBILL_MISSING_TRACKING_HOURS = env.float(
+    "WAYBILL_MISSING_TRACKING_HOURS", default=4.0
+)
+WAYBILL_MONITOR_SECONDS = env.float("WAYBILL_MONITOR_SECONDS", default=900.0)
 # Root of the per-connection file-drop folders (``<root>/<connection>/``).
 WAYBILL_FILE_DROP_ROOT = Path(
     env.str("WAYBILL_FILE_DROP_ROOT", default=str(VAR_DIR / "drop"))

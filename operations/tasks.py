@@ -1,0 +1,13 @@
+"""Celery entry points of the operations monitors."""
+
+from celery import shared_task
+
+from operations import monitors
+
+
+@shared_task(name="operations.tasks.monitor_tracking_task")
+def monitor_tracking_task() -> int:
+    """Open cases for quiet tracking and missing tracking numbers."""
+    return (
+        monitors.monitor_stale_tracking() + monitors.monitor_missing_tracking_numbers()
+    )
