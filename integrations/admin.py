@@ -1,0 +1,454 @@
+"""Admin for connections, the message log, canonical events and code mappings.
+
+Inbound messages, canonical events and outbound messages are the audit
+trail: the admin shows them read-only, never adds or deletes them, and
+changes them only through the replay services.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from api.models import WebhookSubscription
+from integrations.models import (
+    CanonicalEvent,
+    CircuitBreaker,
+    CodeMapping,
+    Connection,
+    InboundMessage,
+    OutboxMessage,
+)
+from integrations.outbox import outbox_message_replay
+from integrations.services import inbound_message_replay
+
+logger = logging.getLogger(__name__)
+
+# Bodies are kept up to the inbound size limit (10 MB by default); a page
+# that large helps nobody, so the detail page shows the head of the body.
+RAW_BODY_DISPLAY_BYTES = 256 * 1024
+ERROR_COLUMN_CHARS = 80
+
+
+def _pre(text: str) -> SafeString:
+    return format_html('<pre class="raw-text">{}</pre>', text)
+
+
+def _pretty_json(value: Any) -> SafeString:
+    return _pre(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+class AuditTrailAdmin(admin.ModelAdmin):
+    """Show audit rows read-only: no add, no change form, no delete."""
+
+    # The tables grow without end; counting all of them on every page costs
+    # more than the number is worth.
+    show_full_result_count = False
+
+    def has_add_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        return False
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        """Let whoever may change the model's rows replay them."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+
+def _run_replay(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    replay: Callable[..., int],
+) -> None:
+    """Call a replay service for the selected rows, then record and report it."""
+    ids = list(queryset.values_list("pk", flat=True))
+    count = replay(message_ids=ids)
+
+    LogEntry.objects.log_actions(
+        user_id=request.user.pk,
+        queryset=queryset,
+        action_flag=CHANGE,
+        change_message="Replayed from the admin.",
+    )
+    logger.info(
+        "admin replay of %s %s message(s)",
+        count,
+        modeladmin.opts.model_name,
+        extra={"actor": request.user.get_username(), "message_ids": ids},
+    )
+
+    modeladmin.message_user(
+        request,
+        f"Replayed {count} of {len(ids)} selected message(s).",
+        messages.SUCCESS,
+    )
+
+
+class ConnectionForm(forms.ModelForm):
+    """Edit a connection without ever sending a secret back to the browser."""
+
+    inbound_secret = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Shared secret for signed inbound webhooks. "
+        "Leave blank to keep the current one.",
+    )
+    outbound_secret = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Secret the hub signs outbound messages with. "
+        "Leave blank to keep the current one.",
+    )
+
+    class Meta:
+        model = Connection
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "protocol",
+            "scac",
+            "base_url",
+            "inbound_secret",
+            "outbound_secret",
+            "timeout_seconds",
+            "max_attempts",
+            "breaker_threshold",
+            "breaker_reset_seconds",
+            "enabled",
+        ]
+
+    def clean_inbound_secret(self) -> str:
+        return self.cleaned_data["inbound_secret"] or self.instance.inbound_secret
+
+    def clean_outbound_secret(self) -> str:
+        return self.cleaned_data["outbound_secret"] or self.instance.outbound_secret
+
+
+class WebhookSubscriptionInline(admin.TabularInline):
+    model = WebhookSubscription
+    extra = 0
+    fields = ["account", "event_type", "active", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["account"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookSubscription]:
+        queryset = super().get_queryset(request)
+        return queryset.select_related("partner", "account")
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionForm
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "protocol",
+        "base_url",
+        "enabled",
+        "has_inbound_secret",
+        "has_outbound_secret",
+        "breaker_state",
+    ]
+    list_filter = ["kind", "protocol", "enabled"]
+    list_select_related = ["breaker"]
+    search_fields = ["code", "name", "scac"]
+    inlines = [WebhookSubscriptionInline]
+
+    @admin.display(boolean=True, description="Inbound secret")
+    def has_inbound_secret(self, obj: Connection) -> bool:
+        return bool(obj.inbound_secret)
+
+    @admin.display(boolean=True, description="Outbound secret")
+    def has_outbound_secret(self, obj: Connection) -> bool:
+        return bool(obj.outbound_secret)
+
+    @admin.display(description="Breaker")
+    def breaker_state(self, obj: Connection) -> str:
+        try:
+            return obj.breaker.state
+        except CircuitBreaker.DoesNotExist:
+            # A connection gets its breaker row on its first failed send.
+            return CircuitBreaker.State.CLOSED
+
+
+@admin.register(CircuitBreaker)
+class CircuitBreakerAdmin(admin.ModelAdmin):
+    list_display = ["connection", "state", "failures", "open_until", "changed_at"]
+    list_filter = ["state"]
+    list_select_related = ["connection"]
+    search_fields = ["connection__code"]
+    readonly_fields = ["changed_at"]
+
+
+class CanonicalEventInline(admin.TabularInline):
+    model = CanonicalEvent
+    fk_name = "inbound_message"
+    extra = 0
+    fields = ["type", "subject", "time", "state", "error"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CanonicalEvent]:
+        queryset = super().get_queryset(request)
+        return queryset.select_related("inbound_message__connection")
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(AuditTrailAdmin):
+    list_display = [
+        "received_at",
+        "connection",
+        "message_id",
+        "state",
+        "attempts",
+        "short_error",
+        "filename",
+        "correlation_id",
+    ]
+    list_filter = ["state", "connection"]
+    list_select_related = ["connection"]
+    search_fields = ["=message_id", "=correlation_id", "=sha256", "filename"]
+    date_hierarchy = "received_at"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "connection",
+                    "message_id",
+                    "state",
+                    "attempts",
+                    "correlation_id",
+                    "received_at",
+                    "processed_at",
+                    "next_attempt_at",
+                    "queued_at",
+                    "error_text",
+                ]
+            },
+        ),
+        (
+            "Raw message",
+            {
+                "fields": [
+                    "content_type",
+                    "filename",
+                    "sha256",
+                    "body_check",
+                    "raw_body",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = ["error_text", "body_check", "raw_body"]
+    inlines = [CanonicalEventInline]
+    actions = ["replay_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
+        # A body can be megabytes: the list never needs it, and the detail
+        # page loads it on first use.
+        return super().get_queryset(request).defer("body")
+
+    @admin.display(description="Error")
+    def short_error(self, obj: InboundMessage) -> str:
+        return Truncator(obj.error).chars(ERROR_COLUMN_CHARS)
+
+    @admin.display(description="Error")
+    def error_text(self, obj: InboundMessage) -> SafeString:
+        return _pre(obj.error)
+
+    @admin.display(description="SHA-256 of the body")
+    def body_check(self, obj: InboundMessage) -> str:
+        digest = hashlib.sha256(bytes(obj.body)).hexdigest()
+        if digest == obj.sha256:
+            return f"{digest} (matches the stored hash)"
+        return f"{digest} (does NOT match the stored hash)"
+
+    @admin.display(description="Body (as UTF-8 text)")
+    def raw_body(self, obj: InboundMessage) -> SafeString:
+        body = bytes(obj.body)
+        text = body[:RAW_BODY_DISPLAY_BYTES].decode("utf-8", errors="replace")
+        if len(body) > RAW_BODY_DISPLAY_BYTES:
+            note = f"First {RAW_BODY_DISPLAY_BYTES} of {len(body)} bytes."
+            return format_html("<p>{}</p>{}", note, _pre(text))
+        return _pre(text)
+
+    @admin.action(description="Replay selected messages", permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _run_replay(self, request, queryset, inbound_message_replay)
+
+
+@admin.register(CanonicalEvent)
+class CanonicalEventAdmin(AuditTrailAdmin):
+    list_display = [
+        "time",
+        "type",
+        "subject",
+        "state",
+        "source",
+        "event_id",
+        "correlation_id",
+        "inbound_message",
+    ]
+    list_filter = ["state", "type"]
+    list_select_related = ["inbound_message__connection"]
+    search_fields = ["=subject", "=correlation_id", "=event_id"]
+    date_hierarchy = "time"
+    fields = [
+        "type",
+        "subject",
+        "time",
+        "state",
+        "error",
+        "source",
+        "event_id",
+        "correlation_id",
+        "inbound_message",
+        "recorded_at",
+        "data_json",
+    ]
+    readonly_fields = ["data_json"]
+
+    @admin.display(description="Data")
+    def data_json(self, obj: CanonicalEvent) -> SafeString:
+        return _pretty_json(obj.data)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(AuditTrailAdmin):
+    list_display = [
+        "created_at",
+        "destination",
+        "type",
+        "subject",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "response_status",
+        "short_error",
+    ]
+    list_filter = ["state", "destination", "type"]
+    list_select_related = ["destination"]
+    search_fields = ["=subject", "=correlation_id", "=idempotency_key"]
+    date_hierarchy = "created_at"
+    fields = [
+        "destination",
+        "type",
+        "subject",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "queued_at",
+        "response_status",
+        "delivered_at",
+        "idempotency_key",
+        "correlation_id",
+        "created_at",
+        "last_error",
+        "error_history",
+        "payload_json",
+    ]
+    readonly_fields = ["error_history", "payload_json"]
+    actions = ["replay_selected"]
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: OutboxMessage) -> str:
+        return Truncator(obj.last_error).chars(ERROR_COLUMN_CHARS)
+
+    @admin.display(description="Payload")
+    def payload_json(self, obj: OutboxMessage) -> SafeString:
+        return _pretty_json(obj.payload)
+
+    @admin.display(description="Error history")
+    def error_history(self, obj: OutboxMessage) -> SafeString:
+        if not obj.errors:
+            return format_html("<p>{}</p>", "No failed attempts.")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td></tr>",
+            ((entry.get("at", ""), entry.get("error", "")) for entry in obj.errors),
+        )
+        return format_html(
+            '<table class="error-history"><thead><tr><th>At</th><th>Error</th>'
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.action(description="Replay selected messages", permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _run_replay(self, request, queryset, outbox_message_replay)
+
+
+@admin.register(CodeMapping)
+class CodeMappingAdmin(admin.ModelAdmin):
+    list_display = [
+        "source",
+        "category",
+        "external_code",
+        "canonical_value",
+        "description",
+        "updated_at",
+    ]
+    list_display_links = ["source"]
+    list_editable = ["external_code", "canonical_value"]
+    list_filter = ["source", "category"]
+    search_fields = ["external_code", "canonical_value", "description"]
+
+
+# The subscriptions' partners are connections, so they are kept here beside
+# them rather than in an admin module of the API app.
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["partner", "account", "event_type", "active", "created_at"]
+    list_filter = ["event_type", "active", "partner"]
+    list_select_related = ["partner", "account"]
+    search_fields = ["partner__code", "account__number", "account__name"]
+    autocomplete_fields = ["account"]
+    date_hierarchy = "created_at"
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField:
+        """Offer only partner connections as subscribers."""
+        if db_field.name == "partner":
+            kwargs["queryset"] = Connection.objects.filter(kind=Connection.Kind.PARTNER)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
