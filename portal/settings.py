@@ -91,8 +91,6 @@ else:
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Opt in now to Django 6's https default for URL form fields.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
