@@ -84,6 +84,88 @@ def inbound_message_accept(
     return message, True
 
 
+def inbound_batch_accept(
+    *, connection: Connection, items: list[tuple[str, bytes]]
+) -> list[dict]:
+    """Store each (message id, body) of a batch once; return a result per item.
+
+    One set-based insert stores the whole batch. An item already stored, or
+    repeated within the batch (same id or same body), is reported as a
+    duplicate with the first copy's id, exactly as a single repeat would be.
+    """
+    now = timezone.now()
+    rows = [
+        InboundMessage(
+            connection=connection,
+            message_id=message_id,
+            body=body,
+            sha256=hashlib.sha256(body).hexdigest(),
+            content_type="application/json",
+            queued_at=now,
+        )
+        for message_id, body in items
+    ]
+    first_copy = _existing_copies(connection=connection, rows=rows)
+    fresh = _first_of_each(rows, known=first_copy)
+    with transaction.atomic():
+        InboundMessage.objects.bulk_create(fresh, ignore_conflicts=True)
+        stored = dict(
+            InboundMessage.objects.filter(
+                connection=connection, message_id__in=[row.message_id for row in fresh]
+            ).values_list("message_id", "pk")
+        )
+        new_ids = [stored[row.message_id] for row in fresh]
+        transaction.on_commit(lambda: _queue_all(new_ids))
+
+    for row in fresh:
+        first_copy.setdefault(row.message_id, stored[row.message_id])
+        first_copy.setdefault(row.sha256, stored[row.message_id])
+    accepted = {id(row) for row in fresh}
+    return [
+        {
+            "index": index,
+            "id": row.message_id,
+            "status": "accepted" if id(row) in accepted else "duplicate",
+            "message_id": first_copy.get(row.message_id) or first_copy[row.sha256],
+        }
+        for index, row in enumerate(rows)
+    ]
+
+
+def _existing_copies(
+    *, connection: Connection, rows: list[InboundMessage]
+) -> dict[str, int]:
+    """Map message ids and body hashes already stored to the first message's pk."""
+    found = InboundMessage.objects.filter(connection=connection).filter(
+        Q(message_id__in=[row.message_id for row in rows])
+        | Q(sha256__in=[row.sha256 for row in rows])
+    )
+    copies: dict[str, int] = {}
+    for pk, message_id, digest in found.order_by("pk").values_list(
+        "pk", "message_id", "sha256"
+    ):
+        copies.setdefault(message_id, pk)
+        copies.setdefault(digest, pk)
+    return copies
+
+
+def _first_of_each(rows: list[InboundMessage], *, known: dict[str, int]) -> list:
+    """Keep the rows whose id and body are new, the first of each within the batch."""
+    seen = set(known)
+    fresh = []
+    for row in rows:
+        if row.message_id in seen or row.sha256 in seen:
+            continue
+        seen.update((row.message_id, row.sha256))
+        fresh.append(row)
+    return fresh
+
+
+def _queue_all(message_ids: list[int]) -> None:
+    for message_id in message_ids:
+        inbound_queue_processing(message_id=message_id)
+
+
 def inbound_backlog_full() -> bool:
     """Return whether more messages wait for processing than the configured bound.
 

@@ -6,4 +6,5 @@ app_name = "integrations"
 
 urlpatterns = [
     path("inbound/<slug:connection>/", views.inbound_webhook, name="inbound"),
+    path("inbound/<slug:connection>/bulk/", views.inbound_bulk, name="inbound_bulk"),
 ]

@@ -1,8 +1,10 @@
-"""The inbound endpoint: authenticate, size-check, store, answer after commit."""
+"""Inbound endpoints: authenticate, size-check, store, answer after commit."""
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -12,12 +14,37 @@ from django.views.decorators.http import require_POST
 
 from integrations import signing
 from integrations.models import Connection
-from integrations.services import inbound_backlog_full, inbound_message_accept
+from integrations.services import (
+    inbound_backlog_full,
+    inbound_batch_accept,
+    inbound_message_accept,
+)
 
 logger = logging.getLogger(__name__)
 
-# How long a sender should wait before retrying while the database is away.
+# How long a sender should wait before retrying while the hub is busy or away.
 _RETRY_AFTER_SECONDS = "5"
+_NDJSON = "application/x-ndjson"
+
+
+class _Refused(Exception):
+    """A request answered with a problem document instead of being stored."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, retry: bool = False
+    ) -> None:
+        super().__init__(detail)
+        self.response = _problem(status, title, detail)
+        if retry:
+            self.response["Retry-After"] = _RETRY_AFTER_SECONDS
+
+
+@dataclass
+class _Delivery:
+    connection: Connection
+    message_id: str
+    body: bytes
+    content_type: str
 
 
 def _problem(status: int, title: str, detail: str) -> JsonResponse:
@@ -30,35 +57,79 @@ def _problem(status: int, title: str, detail: str) -> JsonResponse:
     return response
 
 
-@csrf_exempt
-@require_POST
+def _guarded(handler):
+    """Turn refusals into their answers and a database outage into a 503."""
+
+    def view(request: HttpRequest, connection: str) -> JsonResponse:
+        try:
+            return handler(request, connection)
+        except _Refused as refused:
+            return refused.response
+        except DatabaseError:
+            logger.warning("inbound refused: database unavailable", exc_info=True)
+            response = _problem(503, "Service Unavailable", "try again shortly")
+            response["Retry-After"] = _RETRY_AFTER_SECONDS
+            return response
+
+    view.__doc__ = handler.__doc__
+    view.__name__ = handler.__name__
+    return csrf_exempt(require_POST(view))
+
+
+@_guarded
 def inbound_webhook(request: HttpRequest, connection: str) -> JsonResponse:
     """Accept one signed JSON message from an external system.
 
     Answers 202 with the stored message id after the commit, 200 with the
     first id for a repeat, and a 4xx with a reason for anything refused.
     """
-    try:
-        return _accept(request, connection_code=connection)
-    except DatabaseError:
-        logger.warning("inbound refused: database unavailable", exc_info=True)
-        response = _problem(503, "Service Unavailable", "try again shortly")
-        response["Retry-After"] = _RETRY_AFTER_SECONDS
-        return response
+    delivery = _authenticated(request, connection, content_types={"application/json"})
+    message, created = inbound_message_accept(
+        connection=delivery.connection,
+        message_id=delivery.message_id[:200],
+        body=delivery.body,
+        content_type=delivery.content_type,
+    )
+    status = 202 if created else 200
+    return JsonResponse(
+        {"message_id": message.pk, "duplicate": not created}, status=status
+    )
 
 
-def _accept(request: HttpRequest, *, connection_code: str) -> JsonResponse:
+@_guarded
+def inbound_bulk(request: HttpRequest, connection: str) -> JsonResponse:
+    """Accept a signed batch of events (a JSON array or NDJSON), one message each.
+
+    Every item must carry an ``id``; it becomes the item's message id, so a
+    resent batch stores nothing twice. The answer lists one result per item.
+    """
+    delivery = _authenticated(
+        request, connection, content_types={"application/json", _NDJSON}
+    )
+    items = _batch_items(delivery)
+    results = inbound_batch_accept(connection=delivery.connection, items=items)
+    accepted = sum(1 for result in results if result["status"] == "accepted")
+    return JsonResponse(
+        {"accepted": accepted, "results": results}, status=202 if accepted else 200
+    )
+
+
+def _authenticated(
+    request: HttpRequest, connection_code: str, *, content_types: set[str]
+) -> _Delivery:
+    """Return the verified delivery, or raise ``_Refused`` with the reason."""
     connection = Connection.objects.filter(code=connection_code, enabled=True).first()
     if connection is None or connection.protocol != Connection.Protocol.HTTP_JSON:
-        return _problem(404, "Not Found", "no such inbound connection")
+        raise _Refused(404, "Not Found", "no such inbound connection")
 
     limit = settings.WAYBILL_INBOUND_MAX_BYTES
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     body = request.read(limit + 1) if declared <= limit else b""
     if declared > limit or len(body) > limit:
-        return _problem(413, "Content Too Large", f"the body limit is {limit} bytes")
-    if request.content_type != "application/json":
-        return _problem(415, "Unsupported Media Type", "send application/json")
+        raise _Refused(413, "Content Too Large", f"the body limit is {limit} bytes")
+    if request.content_type not in content_types:
+        accepted = " or ".join(sorted(content_types))
+        raise _Refused(415, "Unsupported Media Type", f"send {accepted}")
 
     message_id = request.headers.get(signing.ID_HEADER, "")
     try:
@@ -74,23 +145,44 @@ def _accept(request: HttpRequest, *, connection_code: str) -> JsonResponse:
         logger.warning(
             "inbound refused: %s", exc, extra={"connection": connection.code}
         )
-        return _problem(401, "Unauthorized", str(exc))
+        raise _Refused(401, "Unauthorized", str(exc)) from exc
 
     if inbound_backlog_full():
         logger.warning(
             "inbound refused: backlog full", extra={"connection": connection.code}
         )
-        response = _problem(429, "Too Many Requests", "the processing backlog is full")
-        response["Retry-After"] = _RETRY_AFTER_SECONDS
-        return response
+        raise _Refused(
+            429, "Too Many Requests", "the processing backlog is full", retry=True
+        )
+    return _Delivery(connection, message_id, body, request.content_type)
 
-    message, created = inbound_message_accept(
-        connection=connection,
-        message_id=message_id[:200],
-        body=body,
-        content_type=request.content_type,
-    )
-    status = 202 if created else 200
-    return JsonResponse(
-        {"message_id": message.pk, "duplicate": not created}, status=status
-    )
+
+def _batch_items(delivery: _Delivery) -> list[tuple[str, bytes]]:
+    """Split a batch into (item id, item bytes); refuse it whole if malformed."""
+    try:
+        if delivery.content_type == _NDJSON:
+            lines = [line for line in delivery.body.splitlines() if line.strip()]
+            parsed = [(json.loads(line), line) for line in lines]
+        else:
+            array = json.loads(delivery.body)
+            if not isinstance(array, list):
+                raise _Refused(400, "Bad Request", "a JSON batch must be an array")
+            parsed = [(item, _compact(item)) for item in array]
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _Refused(
+            400, "Bad Request", f"the batch is not valid JSON: {exc}"
+        ) from exc
+
+    limit = settings.WAYBILL_INBOUND_BATCH_MAX_ITEMS
+    if not parsed or len(parsed) > limit:
+        raise _Refused(400, "Bad Request", f"a batch holds 1 to {limit} items")
+    items = []
+    for index, (item, raw) in enumerate(parsed):
+        if not isinstance(item, dict) or not str(item.get("id") or "").strip():
+            raise _Refused(400, "Bad Request", f"item {index} has no id")
+        items.append((str(item["id"])[:200], raw))
+    return items
+
+
+def _compact(item: object) -> bytes:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()

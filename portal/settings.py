@@ -201,6 +201,10 @@ WAYBILL_WEBHOOK_TOLERANCE_SECONDS = 300
 WAYBILL_INBOUND_MAX_BYTES = env.int(
     "WAYBILL_INBOUND_MAX_BYTES", default=10 * 1024 * 1024
 )
+# The most events one bulk inbound request may carry.
+WAYBILL_INBOUND_BATCH_MAX_ITEMS = env.int(
+    "WAYBILL_INBOUND_BATCH_MAX_ITEMS", default=1000
+)
 # Above this many unprocessed messages the inbound endpoint answers 429.
 WAYBILL_INBOUND_BACKLOG_LIMIT = env.int("WAYBILL_INBOUND_BACKLOG_LIMIT", default=50_000)
 # Outbound: attempts before a message is dead, and the backoff base/cap.
