@@ -111,6 +111,13 @@ def _run_replay(
 class ConnectionForm(forms.ModelForm):
     """Edit a connection without ever sending a secret back to the browser."""
 
+    # Declared to read a URL typed without a scheme as https, as Django 6 will.
+    base_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text=Connection._meta.get_field("base_url").help_text,
+    )
+
     inbound_secret = forms.CharField(
         required=False,
         strip=False,

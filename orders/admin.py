@@ -92,7 +92,12 @@ def _change_url(obj: object) -> str:
 
 
 def _trace_rows(number: str) -> list[TraceRow]:
-    """Return the order's messages and events, oldest first; one query per kind."""
+    """Return the order's messages and events in the order the hub saw them.
+
+    One query per kind. Rows are merged by when the hub received or wrote
+    them, not by business time, so a message always precedes the events it
+    produced even when a carrier reports a milestone hours late.
+    """
     inbound = InboundMessage.objects.filter(correlation_id=number).select_related(
         "connection"
     )
@@ -105,7 +110,13 @@ def _trace_rows(number: str) -> list[TraceRow]:
         for m in inbound
     ]
     rows += [
-        TraceRow(e.time, "event", f"{e.type} {e.subject}", e.state, _change_url(e))
+        TraceRow(
+            e.recorded_at,
+            "event",
+            f"{e.type} {e.subject} at {e.time.isoformat()}",
+            e.state,
+            _change_url(e),
+        )
         for e in events
     ]
     rows += [
@@ -118,8 +129,7 @@ def _trace_rows(number: str) -> list[TraceRow]:
         )
         for m in outbound
     ]
-    # Kinds are ordered as they happen in the chain so that a message and the
-    # event it produced, stamped in the same instant, read in cause order.
+    # Within one instant, kinds follow the chain: message, event, outbox.
     rank = {"inbound": 0, "event": 1, "outbound": 2}
 
     return sorted(rows, key=lambda row: (row.at, rank[row.kind]))

@@ -52,6 +52,7 @@ class PackageInline(ReadOnlyAdminMixin, admin.TabularInline):
         "height_cm",
         "reference",
     ]
+    readonly_fields = fields
 
 
 class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -71,6 +72,7 @@ class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
         "source",
         "withdrawn",
     ]
+    readonly_fields = fields
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrackingEvent]:
@@ -81,6 +83,7 @@ class EtaRevisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = EtaRevision
     extra = 0
     fields = ["recorded_at", "eta", "eta_date", "source"]
+    readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EtaRevision]:
         return super().get_queryset(request).select_related("shipment")
