@@ -1,0 +1,741 @@
+"""Map X12 files from the file drop to canonical events.
+
+Accepted documents: 214 (carrier shipment status: one event per AT7), 856
+(ship notice) and 945 (warehouse shipping advice), both ``shipment.packed``.
+Every other transaction set is reported as not accepted yet, never dropped
+silently. A set the envelope rule rejects (see ``integrations.edi.x12``) is
+reported with the tokenizer's reason and its data is not used; envelope
+warnings are logged and the data is used.
+
+Codes go through the connection's code mapping: an unknown AT701 status is
+a problem for that AT7 alone, never a default status (B01). Quantities and
+weights are decimal strings, never floats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from integrations.connectors.x12 import codes
+from integrations.edi.x12 import (
+    FunctionalGroup,
+    Interchange,
+    TransactionSet,
+    parse_interchanges,
+)
+from integrations.events import Event, EventType, ParseResult, Problem
+from integrations.timezones import (
+    TZ_ASSUMED,
+    TZ_LOCATION,
+    TZ_PAYLOAD,
+    country_code_for,
+    to_utc,
+    zone_for_location,
+)
+
+if TYPE_CHECKING:
+    from integrations.mappings import CodeLookup
+
+logger = logging.getLogger(__name__)
+
+_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)")
+_KG = Decimal("0.001")
+# Preferred LIN/SN qualifiers for the item number the ERP knows as the SKU:
+# SKU, vendor's and buyer's part numbers, buyer's item, then the GTINs.
+_SKU_QUALIFIERS = ("SK", "VP", "BP", "IN", "VN", "MG", "CB", "UP", "EN", "UK")
+
+
+class _Unusable(Exception):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class _Context:
+    """One accepted transaction set and what the mapping needs around it."""
+
+    interchange: Interchange
+    group: FunctionalGroup
+    transaction: TransactionSet
+    source: str
+    lookup: CodeLookup
+
+    @property
+    def key(self) -> str:
+        """Return the set's stable id: ISA13, GS06 and ST02."""
+        return "-".join(
+            [
+                self.interchange.control_number,
+                self.group.control_number,
+                self.transaction.st02,
+            ]
+        )
+
+    @property
+    def label(self) -> str:
+        return self.transaction.label
+
+    def unit(self, code: str) -> str | None:
+        """Return the canonical unit of an X12 unit code; None when absent."""
+        if not code:
+            return None
+        unit = self.lookup("unit", self.source, code)
+        if unit is None:
+            raise _Unusable(
+                "unmapped_code",
+                f"unmapped X12 unit code {code} (partner {self.interchange.sender})",
+            )
+        return unit
+
+
+_Mapper = Callable[[_Context, ParseResult], None]
+
+
+def parse_x12_file(raw: bytes, *, source: str, lookup: CodeLookup) -> ParseResult:
+    """Turn one X12 file into canonical events and problems; never raise."""
+    result = ParseResult()
+    for interchange in parse_interchanges(raw):
+        _log_warnings(interchange, source=source)
+        for error in interchange.errors:
+            _add_problem(result, Problem("invalid_envelope", error))
+        for group in interchange.groups:
+            for transaction in group.transaction_sets:
+                context = _Context(interchange, group, transaction, source, lookup)
+                _map_transaction(context, result)
+
+    return result
+
+
+def _log_warnings(interchange: Interchange, *, source: str) -> None:
+    for warning in interchange.warnings:
+        logger.warning(
+            "X12 envelope warning: %s", warning, extra={"connection": source}
+        )
+
+
+def _map_transaction(context: _Context, result: ParseResult) -> None:
+    transaction = context.transaction
+    if not transaction.accepted:
+        for error in transaction.errors:
+            _add_problem(result, Problem("invalid_envelope", error))
+        return
+    mapper = _MAPPERS.get(transaction.st01)
+    if mapper is None:
+        _add_problem(result, _unsupported(transaction.st01))
+        return
+
+    try:
+        mapper(context, result)
+    except _Unusable as exc:
+        _add_problem(result, Problem(exc.code, exc.reason))
+
+
+def _unsupported(st01: str) -> Problem:
+    name = codes.TRANSACTION_SET_NAMES.get(st01, "unknown transaction set")
+    return Problem(
+        "unsupported_document",
+        f"X12 {st01 or '?'} ({name}) is not a document this hub accepts yet",
+    )
+
+
+def _add_problem(result: ParseResult, problem: Problem) -> None:
+    # One unmapped code repeated across a file is one thing to fix.
+    if problem not in result.problems:
+        result.problems.append(problem)
+
+
+# --- 214 Transportation Carrier Shipment Status -------------------------------
+
+
+@dataclasses.dataclass
+class _Status:
+    """One AT7, where it sits in the set, and the MS1 that follows it."""
+
+    at7: list[str]
+    lx_index: int
+    position: int
+    location: tuple[str | None, str | None, str | None] | None = None
+
+
+def map_214(context: _Context, result: ParseResult) -> None:
+    """Map a 214: one milestone, delivery or exception event per AT7."""
+    segments = context.transaction.segments
+    b10 = _first(segments, "B10")
+    tracking, shipment = _value(b10, 1), _value(b10, 2)
+    if not (tracking or shipment):
+        raise _Unusable(
+            "invalid_value", f"{context.label}: B10 names no shipment (B1001, B1002)"
+        )
+
+    base: dict[str, Any] = {
+        "tracking_number": tracking,
+        "shipment_number": shipment,
+        "consignee": _consignee(segments),
+    }
+    for status in _statuses(segments):
+        try:
+            event = _status_event(context, status, base=base)
+        except _Unusable as exc:
+            _add_problem(result, Problem(exc.code, exc.reason))
+        else:
+            result.events.append(event)
+
+
+def _statuses(segments: list[list[str]]) -> list[_Status]:
+    """Return each AT7 with its location: its MS1, else its LX loop's N4.
+
+    The heading's N4s are the parties' addresses, never where a status
+    happened, so they are not used as a location.
+    """
+    statuses: list[_Status] = []
+    lx_places: dict[int, tuple[str | None, str | None, str | None]] = {}
+    lx_index = per_lx = 0
+    for elements in segments:
+        tag = elements[0]
+        if tag == "LX":
+            lx_index, per_lx = lx_index + 1, 0
+        elif tag == "AT7":
+            per_lx += 1
+            statuses.append(_Status(elements, lx_index, per_lx))
+        elif tag == "MS1" and statuses and statuses[-1].location is None:
+            statuses[-1].location = _place(elements, 1, 2, 3)
+        elif tag == "N4" and lx_index:
+            lx_places.setdefault(lx_index, _place(elements, 1, 2, 4))
+
+    for status in statuses:
+        if status.location is None:
+            status.location = lx_places.get(status.lx_index)
+    return statuses
+
+
+def _place(
+    elements: list[str], city: int, state: int, country: int
+) -> tuple[str | None, str | None, str | None]:
+    return _value(elements, city), _value(elements, state), _value(elements, country)
+
+
+def _consignee(segments: list[list[str]]) -> dict[str, Any] | None:
+    """Return the consignee (N1*CN, else the ship-to N1*ST) with its N4."""
+    parties: dict[str, dict[str, Any]] = {}
+    current: dict[str, Any] | None = None
+    for elements in segments:
+        tag = elements[0]
+        if tag == "LX":
+            break
+        if tag == "N1":
+            current = {
+                "name": _value(elements, 2),
+                "city": None,
+                "state": None,
+                "postal_code": None,
+                "country": None,
+            }
+            parties.setdefault(_value(elements, 1) or "", current)
+        elif tag == "N4" and current is not None:
+            current["city"] = _value(elements, 1)
+            current["state"] = _value(elements, 2)
+            current["postal_code"] = _value(elements, 3)
+            current["country"] = _country(_value(elements, 4))
+    return parties.get("CN") or parties.get("ST")
+
+
+def _status_event(context: _Context, status: _Status, *, base: dict) -> Event:
+    """Map one AT7 to its canonical event."""
+    at7 = status.at7
+    where = f"{context.label} LX {status.lx_index}"
+    code = (_value(at7, 1) or "").upper()
+    if not code:
+        raise _Unusable("invalid_value", f"{where}: AT7 has no status code (AT701)")
+    canonical = context.lookup("shipment_status", context.source, code)
+    if canonical is None:
+        raise _Unusable(
+            "unmapped_code",
+            f"unmapped X12 status code {code} (partner {context.interchange.sender})",
+        )
+
+    kind = "estimated" if code in codes.ESTIMATE_CODES else "actual"
+    reason, is_exception = _reason(context, _value(at7, 2))
+    city, state, country = status.location or (None, None, None)
+    moment, tz_source, has_time = _at7_moment(
+        at7, where, kind=kind, place=(city, state, country)
+    )
+    data = {
+        "tracking_number": base["tracking_number"],
+        "shipment_number": base["shipment_number"],
+        "status": canonical,
+        "external_code": code,
+        "description": codes.STATUS_DESCRIPTION.get(code),
+        "kind": kind,
+        "occurred_at": moment.isoformat(),
+        "tz_source": tz_source,
+        "city": city,
+        "state": state,
+        "country": _country(country),
+        "reason_code": reason,
+        "consignee": base["consignee"],
+    }
+    if kind == "estimated":
+        data.update(_eta(moment, has_time=has_time))
+
+    suffix = f".{status.position}" if status.position > 1 else ""
+    return Event(
+        id=f"{context.key}-{status.lx_index}{suffix}",
+        source=context.source,
+        type=_event_type(canonical, kind=kind, is_exception=is_exception),
+        subject=base["shipment_number"] or base["tracking_number"],
+        time=moment,
+        data=data,
+    )
+
+
+def _reason(context: _Context, code: str | None) -> tuple[str | None, bool]:
+    """Return the reason to record and whether it makes the status an exception.
+
+    "Normal status" is no reason at all. A reason the mapping does not know
+    is kept as sent but does not make an exception: the status decides.
+    """
+    if not code or code.upper() == codes.NORMAL_REASON:
+        return None, False
+    mapped = context.lookup("exception_reason", context.source, code)
+    if mapped is None:
+        return code, False
+    return mapped, True
+
+
+def _event_type(status: str, *, kind: str, is_exception: bool) -> str:
+    if kind != "actual":
+        return EventType.SHIPMENT_MILESTONE
+    if status == "delivered":
+        return EventType.SHIPMENT_DELIVERED
+    if status == "exception" or is_exception:
+        return EventType.SHIPMENT_EXCEPTION
+    return EventType.SHIPMENT_MILESTONE
+
+
+def _eta(moment: dt.datetime, *, has_time: bool) -> dict[str, str]:
+    # A date-only estimate stays a date (DESIGN §6).
+    if has_time:
+        return {"eta": moment.isoformat()}
+    return {"eta_date": moment.date().isoformat()}
+
+
+def _at7_moment(
+    at7: list[str],
+    where: str,
+    *,
+    kind: str,
+    place: tuple[str | None, str | None, str | None],
+) -> tuple[dt.datetime, str, bool]:
+    """Return the AT7's instant in UTC, its tz_source, and whether it had a time.
+
+    From 004010 on the AT7 carries date, time and time code in AT705-AT707;
+    before that AT705 is YYMMDD, AT706 the century, then time and code.
+    """
+    date_text, time_text, zone_code = (_value(at7, n) or "" for n in (5, 6, 7))
+    if len(date_text) == 6 and len(time_text) == 2 and time_text.isdigit():
+        date_text = time_text + date_text
+        time_text, zone_code = (_value(at7, n) or "" for n in (7, 8))
+    day = _date(date_text, f"{where}: AT7 date")
+    if not time_text and kind == "actual":
+        raise _Unusable("invalid_value", f"{where}: AT7 has a date but no time")
+    clock = _time(time_text, f"{where}: AT7 time") if time_text else dt.time()
+
+    moment, tz_source = _to_utc(dt.datetime.combine(day, clock), zone_code, place)
+    return moment, tz_source, bool(time_text)
+
+
+def _to_utc(
+    local: dt.datetime,
+    zone_code: str,
+    place: tuple[str | None, str | None, str | None],
+) -> tuple[dt.datetime, str]:
+    """Read a local time by its X12 time code, else by where it happened."""
+    zone = codes.TIME_CODE_ZONE.get(zone_code.upper())
+    if zone is not None and zone != codes.LOCAL_TIME:
+        return to_utc(local, zone), TZ_PAYLOAD
+    place_zone = zone_for_location(*place)
+    if place_zone is not None:
+        return to_utc(local, place_zone), TZ_LOCATION
+
+    return local.replace(tzinfo=dt.UTC), TZ_ASSUMED
+
+
+# --- 856 Ship Notice/Manifest --------------------------------------------------
+
+
+def map_856(context: _Context, result: ParseResult) -> None:
+    """Map an 856 to one ``shipment.packed``: its order, packs and items."""
+    segments = context.transaction.segments
+    bsn = _first(segments, "BSN")
+    shipment_number = _value(bsn, 2)
+    if not shipment_number:
+        raise _Unusable("invalid_value", f"{context.label}: BSN02 shipment id is empty")
+
+    notice = _ShipNotice(context)
+    for elements in segments:
+        notice.add(elements)
+    order_number = _single_order(context, notice.orders)
+    moment = _document_time(context, _value(bsn, 3), _value(bsn, 4))
+
+    result.events.append(
+        _packed_event(
+            context,
+            moment=moment,
+            data={
+                "order_number": order_number,
+                "shipment_number": shipment_number,
+                "ship_from": notice.ship_from,
+                "packages": notice.packed(),
+                "lines": notice.lines,
+            },
+        )
+    )
+
+
+class _ShipNotice:
+    """Walk an 856's HL levels: shipment (S), order (O), pack (P), item (I).
+
+    HL parents are not needed: every level belongs to the HL before it in
+    file order, which also reads the senders that leave the parent out.
+    """
+
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.level = ""
+        self.orders: list[str] = []
+        self.packages: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.ship_from: str | None = None
+        self.shipment_weight: str | None = None
+        self.package: dict[str, Any] | None = None
+        self.line: dict[str, Any] | None = None
+
+    def add(self, elements: list[str]) -> None:
+        tag = elements[0]
+        if tag == "HL":
+            self._open_level(_value(elements, 3) or "")
+        elif tag == "PRF":
+            _add_unique(self.orders, _value(elements, 1))
+        elif tag == "MAN" and _value(elements, 1) == "GM" and self.package:
+            self.package["sscc"] = _sscc(self.context, _value(elements, 2))
+        elif tag == "TD1":
+            self._weight(elements)
+        elif tag == "N1" and _value(elements, 1) == "SF":
+            self.ship_from = _value(elements, 4) or _value(elements, 2)
+        elif tag == "LIN":
+            self.line = _line(_lin_number(_value(elements, 1)), _sku(elements))
+            self.lines.append(self.line)
+        elif tag == "SN1" and self.line is not None and self.line["quantity"] is None:
+            self.line["quantity"] = _decimal(
+                self.context, _value(elements, 2), "SN102 quantity"
+            )
+            self.line["unit"] = self.context.unit(_value(elements, 3) or "")
+
+    def _open_level(self, level: str) -> None:
+        self.level, self.package, self.line = level, None, None
+        if level == "P":
+            self.package = _package()
+            self.packages.append(self.package)
+
+    def _weight(self, elements: list[str]) -> None:
+        weight = _weight_kg(self.context, _value(elements, 7), _value(elements, 8))
+        if self.package is not None:
+            self.package["weight_kg"] = weight
+        elif self.level == "S":
+            self.shipment_weight = weight
+
+    def packed(self) -> list[dict[str, Any]]:
+        """Return the packages; a lone package takes the shipment's weight."""
+        for line in self.lines:
+            if line["quantity"] is None:
+                raise _Unusable(
+                    "invalid_value",
+                    f"{self.context.label}: item {line['sku']} has no SN1 quantity",
+                )
+        if len(self.packages) == 1 and self.packages[0]["weight_kg"] is None:
+            self.packages[0]["weight_kg"] = self.shipment_weight
+        return self.packages
+
+
+def _single_order(context: _Context, orders: list[str]) -> str:
+    if not orders:
+        raise _Unusable("invalid_value", f"{context.label}: no order number (PRF01)")
+    if len(orders) > 1:
+        raise _Unusable(
+            "invalid_value",
+            f"{context.label}: covers orders {', '.join(orders)}; "
+            "one order per shipment is supported",
+        )
+    return orders[0]
+
+
+def _lin_number(text: str | None) -> int | None:
+    # The line number ties shipped quantities to order lines; a LIN01 that
+    # is not a plain number ties nothing rather than the wrong line.
+    if text and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def _sku(lin: list[str]) -> str | None:
+    """Return the item number by the preferred LIN qualifier."""
+    pairs = {}
+    for position in range(2, len(lin) - 1, 2):
+        qualifier, number = _value(lin, position), _value(lin, position + 1)
+        if qualifier and number:
+            pairs.setdefault(qualifier, number)
+    for qualifier in _SKU_QUALIFIERS:
+        if qualifier in pairs:
+            return pairs[qualifier]
+    return next(iter(pairs.values()), None)
+
+
+def _sscc(context: _Context, text: str | None) -> str | None:
+    """Return an 18-digit SSCC from a MAN*GM value.
+
+    Senders prefix the GS1 application identifier (00) and sometimes more
+    zeros; everything before the last 18 digits must then be zeros.
+    """
+    if not text:
+        return None
+    if text.isascii() and text.isdigit() and len(text) > 18:
+        prefix, sscc = text[:-18], text[-18:]
+        if set(prefix) == {"0"}:
+            return sscc
+    if len(text) > 20:
+        raise _Unusable(
+            "invalid_value", f"{context.label}: MAN*GM {text!r} is not an SSCC"
+        )
+    return text
+
+
+# --- 945 Warehouse Shipping Advice --------------------------------------------
+
+
+def map_945(context: _Context, result: ParseResult) -> None:
+    """Map a 945 to one ``shipment.packed``: shipped lines and cartons."""
+    segments = context.transaction.segments
+    w06 = _first(segments, "W06")
+    order_number, shipment_number = _value(w06, 2), _value(w06, 4)
+    if not order_number:
+        raise _Unusable(
+            "invalid_value", f"{context.label}: W0602 depositor order number is empty"
+        )
+    if not shipment_number:
+        raise _Unusable("invalid_value", f"{context.label}: W0604 shipment id is empty")
+
+    advice = _ShippingAdvice(context)
+    for elements in segments:
+        advice.add(elements)
+    advice.check_totals()
+    moment = _document_time(context, _value(w06, 3), None)
+
+    result.events.append(
+        _packed_event(
+            context,
+            moment=moment,
+            data={
+                "order_number": order_number,
+                "shipment_number": shipment_number,
+                "ship_from": advice.ship_from,
+                "packages": advice.packages,
+                "lines": advice.lines,
+            },
+        )
+    )
+
+
+class _ShippingAdvice:
+    """Collect a 945's W12 lines, MAN cartons and W03 totals."""
+
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.line_number: int | None = None
+        self.lines: list[dict[str, Any]] = []
+        self.packages: list[dict[str, Any]] = []
+        self.ship_from: str | None = None
+        self.total_units: str | None = None
+
+    def add(self, elements: list[str]) -> None:
+        tag = elements[0]
+        if tag == "LX":
+            self.line_number = _lin_number(_value(elements, 1))
+        elif tag == "W12":
+            self.lines.append(self._line(elements))
+        elif tag == "MAN" and _value(elements, 1) == "GM":
+            package = _package()
+            package["sscc"] = _sscc(self.context, _value(elements, 2))
+            self.packages.append(package)
+        elif tag == "N1" and _value(elements, 1) in ("SF", "WH"):
+            self.ship_from = self.ship_from or (
+                _value(elements, 4) or _value(elements, 2)
+            )
+        elif tag == "W03":
+            self.total_units = _value(elements, 1)
+
+    def _line(self, w12: list[str]) -> dict[str, Any]:
+        line = _line(self.line_number, _value(w12, 8) or _value(w12, 6))
+        line["quantity"] = _decimal(self.context, _value(w12, 3), "W1203 shipped")
+        line["unit"] = self.context.unit(_value(w12, 5) or "")
+        return line
+
+    def check_totals(self) -> None:
+        """Refuse an advice whose W03 total disagrees with its W12 lines."""
+        if self.total_units is None:
+            return
+        said = Decimal(_decimal(self.context, self.total_units, "W0301 total"))
+        found = sum((Decimal(line["quantity"]) for line in self.lines), Decimal(0))
+        if said != found:
+            raise _Unusable(
+                "invalid_value",
+                f"{self.context.label}: W03 says {said} units shipped, "
+                f"the W12 lines add up to {found}",
+            )
+
+
+# --- Shared pieces ------------------------------------------------------------
+
+
+def _packed_event(
+    context: _Context, *, moment: dt.datetime, data: dict[str, Any]
+) -> Event:
+    return Event(
+        id=context.key,
+        source=context.source,
+        type=EventType.SHIPMENT_PACKED,
+        subject=data["shipment_number"],
+        time=moment,
+        data=data,
+        correlationid=data["order_number"],
+    )
+
+
+def _package() -> dict[str, Any]:
+    return {
+        "sscc": None,
+        "weight_kg": None,
+        "length_cm": None,
+        "width_cm": None,
+        "height_cm": None,
+    }
+
+
+def _line(line_number: int | None, sku: str | None) -> dict[str, Any]:
+    return {"line_number": line_number, "sku": sku, "quantity": None, "unit": None}
+
+
+def _document_time(
+    context: _Context, date_text: str | None, time_text: str | None
+) -> dt.datetime:
+    """Return a document's date and time, else its group's, read as UTC.
+
+    X12 sends no zone with BSN, W06 or GS times; the event time only orders
+    documents, so the sender's clock is taken as it is.
+    """
+    candidates = [(date_text, time_text), (_value(context.group.gs, 4), None)]
+    for day_text, clock_text in candidates:
+        try:
+            day = _date(day_text or "", "date")
+            clock = _time(clock_text, "time") if clock_text else dt.time()
+        except _Unusable:
+            continue
+        return dt.datetime.combine(day, clock, tzinfo=dt.UTC)
+    raise _Unusable("invalid_value", f"{context.label}: no readable document date")
+
+
+def _weight_kg(context: _Context, weight: str | None, unit: str | None) -> str | None:
+    """Return a TD1 weight in kilograms as a decimal string (3 places)."""
+    if not weight:
+        return None
+    factor = codes.KILOGRAMS_PER.get((unit or "").upper())
+    if factor is None:
+        raise _Unusable(
+            "invalid_value", f"{context.label}: weight unit {unit!r} is not LB or KG"
+        )
+    value = Decimal(_decimal(context, weight, "weight")) * factor
+    return str(value.quantize(_KG, rounding=ROUND_HALF_UP))
+
+
+def _decimal(context: _Context, text: str | None, what: str) -> str:
+    """Return an X12 decimal (type R) as a Decimal string, exactly as sent."""
+    cleaned = (text or "").strip()
+    if not _NUMBER.fullmatch(cleaned):
+        raise _Unusable(
+            "invalid_value", f"{context.label}: {what} {text!r} is not a number"
+        )
+    return str(Decimal(cleaned))
+
+
+def implied_decimal(text: str, places: int) -> Decimal:
+    """Read an X12 numeric element with implied decimals (type Nn).
+
+    ``148275`` in an N2 element is 1482.75 (B13). A decimal point is a
+    syntax error in an N-type element and raises ValueError, since reading
+    ``1482.75`` either way would be a guess.
+    """
+    cleaned = text.strip()
+    if not re.fullmatch(r"-?\d+", cleaned):
+        raise ValueError(f"{text!r} is not an implied-decimal (N{places}) number")
+    return Decimal(cleaned).scaleb(-places)
+
+
+def _date(text: str, what: str) -> dt.date:
+    """Read CCYYMMDD, or YYMMDD as 19YY/20YY around 1950 (older versions)."""
+    digits = text.strip()
+    if len(digits) == 6 and digits.isascii() and digits.isdigit():
+        century = "19" if int(digits[:2]) >= 50 else "20"
+        digits = century + digits
+    try:
+        if len(digits) != 8 or not (digits.isascii() and digits.isdigit()):
+            raise ValueError(digits)
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError as exc:
+        raise _Unusable("invalid_value", f"{what} {text!r} is not a date") from exc
+
+
+def _time(text: str, what: str) -> dt.time:
+    """Read HHMM, HHMMSS or HHMMSSD[D]; decimal seconds are dropped."""
+    digits = text.strip()
+    try:
+        if len(digits) not in (4, 6, 7, 8) or not (
+            digits.isascii() and digits.isdigit()
+        ):
+            raise ValueError(digits)
+        return dt.time(int(digits[:2]), int(digits[2:4]), int(digits[4:6] or 0))
+    except ValueError as exc:
+        raise _Unusable("invalid_value", f"{what} {text!r} is not a time") from exc
+
+
+def _first(segments: list[list[str]], tag: str) -> list[str] | None:
+    return next((elements for elements in segments if elements[0] == tag), None)
+
+
+def _value(elements: list[str] | None, position: int) -> str | None:
+    """Return an element without its padding, or None when absent or empty."""
+    if elements is None or position >= len(elements):
+        return None
+    return elements[position].strip() or None
+
+
+def _country(value: str | None) -> str | None:
+    return country_code_for(value) or value
+
+
+def _add_unique(values: list[str], value: str | None) -> None:
+    if value and value not in values:
+        values.append(value)
+
+
+_MAPPERS: dict[str, _Mapper] = {
+    "214": map_214,
+    "856": map_856,
+    "945": map_945,
+}

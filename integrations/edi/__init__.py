@@ -1,0 +1,1 @@
+"""Electronic data interchange: reading X12 envelopes, whatever their delimiters."""
