@@ -381,7 +381,7 @@ class _EnvelopeBuilder:
     def finish(self) -> None:
         if self.transaction is not None:
             self._reject_unfinished()
-        if self.group is not None:
+        if self.group is not None and self.group.gs:
             self._warn(f"GS {self.group.control_number}: no GE trailer")
         if not self.closed:
             self._warn(f"{self.name}: no IEA trailer")
@@ -398,7 +398,7 @@ class _EnvelopeBuilder:
         self.interchange.warnings.append(warning)
 
     def _open_group(self, elements: list[str]) -> FunctionalGroup:
-        if self.group is not None:
+        if self.group is not None and self.group.gs:
             self._warn(f"GS {self.group.control_number}: no GE trailer")
         self.group = FunctionalGroup(gs=elements)
         self.interchange.groups.append(self.group)
@@ -460,13 +460,14 @@ class _EnvelopeBuilder:
             self._warn(f"GS {group.control_number}: GE02 says {number or '(empty)'}")
 
     def _close_interchange(self, elements: list[str]) -> None:
-        if self.group is not None:
+        if self.group is not None and self.group.gs:
             self._warn(f"GS {self.group.control_number}: no GE trailer")
-            self.group = None
+        self.group = None
         self.closed = True
 
+        # A set outside any GS got a stand-in group, which IEA01 never counts.
         count, number = _element(elements, 1), _element(elements, 2)
-        found = len(self.interchange.groups)
+        found = sum(1 for group in self.interchange.groups if group.gs)
         if not _same_number(count, str(found)):
             self._warn(
                 f"{self.name}: IEA01 says {count or '(empty)'} functional groups, "
