@@ -88,9 +88,11 @@ def test_changelist_loads_with_a_row_of_every_model(admin_client, one_of_each, m
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=_label)
-def test_add_page_loads_or_is_forbidden_where_adding_is_off(admin_client, rf, model):
+def test_add_page_loads_or_is_forbidden_where_adding_is_off(
+    admin_client, admin_user, rf, model
+):
     request = rf.get("/")
-    request.user = admin_client.get(reverse("admin:index")).wsgi_request.user
+    request.user = admin_user
     allowed = admin.site._registry[model].has_add_permission(request)
 
     response = admin_client.get(_url(model, "add"))
@@ -384,8 +386,8 @@ def test_only_open_overdue_cases_get_the_overdue_class(admin_client):
     response = admin_client.get(_url(ExceptionCase, "changelist"))
 
     assert response.text.count('class="sla-overdue"') == 1
-    overdue_rows = re.findall(r"<tr>.*?</tr>", response.text, flags=re.S)
-    marked = [row for row in overdue_rows if 'class="sla-overdue"' in row]
+    rows = re.findall(r"<tr>.*?</tr>", response.text, flags=re.S)
+    marked = [row for row in rows if 'class="sla-overdue"' in row]
     assert _result_titles(marked[0]) == ["overdue"]
 
 
