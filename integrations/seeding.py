@@ -78,8 +78,13 @@ def _tables() -> list[tuple[str, str, dict[str, str]]]:
 
 def _connector_tables() -> list[tuple[str, str, dict[str, str]]]:
     from integrations.connectors.carrier import codes as carrier
+    from integrations.connectors.x12 import codes as x12
 
+    x12_tables = [
+        ("edi-x12", category, table) for category, table in x12.DEFAULT_TABLES.items()
+    ]
     return [
+        *x12_tables,
         ("carrier-crx", CodeMapping.Category.SHIPMENT_STATUS, carrier.GENERIC_STATUS),
         (
             "carrier-crx",
