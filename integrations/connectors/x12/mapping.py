@@ -348,7 +348,13 @@ def _at7_moment(
         raise _Unusable("invalid_value", f"{where}: AT7 has a date but no time")
     clock = _time(time_text, f"{where}: AT7 time") if time_text else dt.time()
 
-    moment, tz_source = _to_utc(dt.datetime.combine(day, clock), zone_code, place)
+    try:
+        moment, tz_source = _to_utc(dt.datetime.combine(day, clock), zone_code, place)
+    except OverflowError as exc:
+        # Year 9999 east of UTC, or year 1 west of it, has no UTC instant.
+        raise _Unusable(
+            "invalid_value", f"{where}: AT7 {date_text} {time_text} is out of range"
+        ) from exc
     return moment, tz_source, bool(time_text)
 
 
