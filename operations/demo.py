@@ -83,6 +83,7 @@ def demo_seed() -> None:
     _seed_masterdata()
     connections_seed()
     mappings_seed()
+    _seed_edi_shipment()
 
 
 def _seed_accounts() -> None:
@@ -166,6 +167,37 @@ def _seed_masterdata() -> None:
                 warehouse=warehouse,
                 defaults={"quantity": Decimal("100000"), "as_of": timezone.now()},
             )
+
+
+# The shipment the project's sample X12 214 reports on, so the demo shows an
+# EDI status file moving a real shipment.
+EDI_SHIPMENT = ("SH-EDI-1001", "SO-EDI-1001", "PRO5551234")
+
+
+def _seed_edi_shipment() -> None:
+    from orders.models import Order
+    from shipments.models import Shipment
+
+    number, order_number, tracking = EDI_SHIPMENT
+    account = CustomerAccount.objects.get(number="ACME")
+    order, _ = Order.objects.get_or_create(
+        number=order_number,
+        defaults={
+            "account": account,
+            "status": Order.Status.PACKED,
+            "po_number": "PO-EDI-1",
+        },
+    )
+    Shipment.objects.get_or_create(
+        number=number,
+        defaults={
+            "account": account,
+            "order": order,
+            "status": "carrier_assigned",
+            "carrier": Carrier.objects.get(scac="RDWY"),
+            "tracking_numbers": [tracking],
+        },
+    )
 
 
 def demo_order(*, number: str, account_number: str, index: int) -> dict:
