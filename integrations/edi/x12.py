@@ -57,6 +57,7 @@ _BLANKS = " \t\r\n\x0b\x0c"
 # that; anything longer is not an ISA whose separators can be trusted.
 _ISA_SCAN_LIMIT = 160
 _FIRST_ISA = re.compile(r"ISA(?=[^A-Za-z0-9\s])")
+_LINE = re.compile(r"[^\r\n]+")
 _REPETITION_FROM_VERSION = 402
 
 
@@ -325,11 +326,12 @@ def _starts_interchange(segment: str) -> bool:
 def _raw_segments(text: str, start: int, terminator: str) -> Iterator[tuple[int, str]]:
     """Yield (position of first character, cleaned text) per segment."""
     if terminator == NEWLINE:
-        for line in re.finditer(r"[^\r\n]+", text[start:]):
+        # Searching from ``start`` rather than slicing keeps a file of many
+        # interchanges linear in its size.
+        for line in _LINE.finditer(text, start):
             segment = line.group().lstrip(_BLANKS)
             if segment:
-                offset = len(line.group()) - len(segment)
-                yield start + line.start() + offset, segment
+                yield line.end() - len(segment), segment
         return
 
     cursor = start
