@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from integrations import files, outbox, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="integrations.tasks.inbound_process_task")
@@ -25,6 +29,8 @@ def outbox_sweep_task() -> int:
     due = outbox.outbox_claim_due()
     for message in due:
         outbox.outbox_queue_dispatch(message=message)
+    if due:
+        logger.info("outbox sweep queued %s due message(s)", len(due))
     return len(due)
 
 
@@ -34,6 +40,10 @@ def inbound_sweep_task() -> int:
     due = services.inbound_claim_due()
     for message_id in due:
         services.inbound_queue_processing(message_id=message_id)
+    if due:
+        # Normally nothing is due here: a received message whose task is
+        # lost, or a failed one whose retry time came, is worth a look.
+        logger.warning("inbound sweep re-queued %s message(s)", len(due))
     return len(due)
 
 

@@ -54,6 +54,8 @@ def process_env(transactional_db, tmp_path) -> dict[str, str]:
         "DATABASE_URL": _database_url(),
         "WAYBILL_VAR_DIR": str(Path(settings.VAR_DIR)),
         "WAYBILL_SWEEP_SECONDS": "2",
+        # A task the broker lost is queued again by the sweeper this soon.
+        "WAYBILL_REQUEUE_AFTER_SECONDS": "3",
         "WAYBILL_OUTBOX_BACKOFF_BASE": "0.5",
         "WAYBILL_OUTBOX_BACKOFF_CAP": "2",
         "DJANGO_SETTINGS_MODULE": "portal.settings",

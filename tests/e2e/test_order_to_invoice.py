@@ -39,6 +39,11 @@ def test_released_order_travels_to_invoiced_through_worker_and_simulators(stack)
     wait_for(
         reached_invoiced, timeout=120, interval=0.05, what="the order to be invoiced"
     )
+    wait_for(
+        lambda: not OutboxMessage.objects.filter(state="pending").exists(),
+        timeout=60,
+        what="the outbox to drain",
+    )
     shipment = Shipment.objects.get(order__number="SO-E2E-1")
     outbox = list(
         OutboxMessage.objects.filter(correlation_id="SO-E2E-1")
