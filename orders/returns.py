@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from integrations.outbox import outbox_enqueue
-from orders.errors import ReturnNotAllowed
-from orders.models import CustomerAccount, Order, ReturnLine, ReturnRequest
-from orders.selectors import RETURNABLE_STATUSES, returnable_quantities
+from orders.errors import (
+    ReturnLinesMissing,
+    ReturnLineUnknown,
+    ReturnNotAllowed,
+    ReturnQuantityExceeded,
+    ReturnQuantityInvalid,
+)
+from orders.models import CustomerAccount, Order, OrderLine, ReturnLine, ReturnRequest
+from orders.selectors import order_is_returnable, returnable_quantities
+
+logger = logging.getLogger(__name__)
+
+AUTHORIZATION_REQUESTED = "return.authorization_requested"
 
 
 def return_request_create(
@@ -24,73 +36,132 @@ def return_request_create(
 ) -> ReturnRequest:
     """Create a return request and ask the ERP to authorise it.
 
-    ``lines`` maps order line ids to quantities; zero quantities are
-    ignored. Raises ``ReturnNotAllowed`` with the reason when the order is
-    not the account's, not delivered, or a quantity is more than was shipped
-    and not yet requested back.
+    ``lines`` maps order line ids to quantities; a zero quantity means the
+    line is not returned. Raises an ``OrderError`` subclass, with a message
+    fit for the customer, when the order is not the account's or has not
+    reached it, or a quantity is not positive or more than was shipped and
+    not yet requested back.
     """
-    if order.account_id != account.pk or order.status not in RETURNABLE_STATUSES:
-        raise ReturnNotAllowed(f"order {order.number} cannot be returned")
-    wanted = {line_id: qty for line_id, qty in lines.items() if qty}
-    if not wanted:
-        raise ReturnNotAllowed("choose at least one line and quantity to return")
+    _check_order(account=account, order=order)
+    wanted = _wanted_lines(lines)
 
     with transaction.atomic():
+        # The order's row lock serialises requests against the same lines,
+        # so two of them cannot both pass the quantity check.
         locked = Order.objects.select_for_update().get(pk=order.pk)
+        _check_order(account=account, order=locked)
         _check_quantities(locked, wanted=wanted)
-        request = ReturnRequest.objects.create(
-            account=account,
-            order=locked,
-            number=f"tmp-{uuid.uuid4().hex[:24]}",
-            reason=reason,
-            created_by=user,
-        )
-        # The number comes from the primary key, so concurrent requests can
-        # never compute the same one.
-        request.number = f"RMA-{request.pk:06d}"
-        request.save(update_fields=["number"])
-        ReturnLine.objects.bulk_create(
-            ReturnLine(return_request=request, order_line_id=line_id, quantity=qty)
-            for line_id, qty in sorted(wanted.items())
+        request = _create_request(
+            account=account, order=locked, wanted=wanted, reason=reason, user=user
         )
         outbox_enqueue(
             destination_code="erp",
-            type="return.authorization_requested",
+            type=AUTHORIZATION_REQUESTED,
             subject=request.number,
-            payload=_authorization_request(request),
-            idempotency_key=f"return.authorization_requested:{request.number}",
+            payload=_authorization_payload(request),
+            idempotency_key=f"{AUTHORIZATION_REQUESTED}:{request.number}",
             correlation_id=locked.number,
         )
+
+    logger.info(
+        "return request %s created for order %s",
+        request.number,
+        locked.number,
+        extra={"order_number": locked.number, "correlation_id": locked.number},
+    )
     return request
 
 
+def _check_order(*, account: CustomerAccount, order: Order) -> None:
+    if order.account_id != account.pk:
+        # Worded as for a missing order, so the answer says nothing about
+        # another account's orders.
+        raise ReturnNotAllowed(f"Order {order.number} was not found.")
+    if not order_is_returnable(order=order):
+        raise ReturnNotAllowed(
+            f"Order {order.number} cannot be returned until it is delivered."
+        )
+
+
+def _wanted_lines(lines: dict[int, Decimal]) -> dict[int, Decimal]:
+    for line_id, quantity in lines.items():
+        if quantity < 0 or not quantity.is_finite():
+            raise ReturnQuantityInvalid(
+                "Enter a positive quantity to return.", line_id=line_id
+            )
+    wanted = {line_id: qty for line_id, qty in lines.items() if qty > 0}
+    if not wanted:
+        raise ReturnLinesMissing("Enter a quantity to return for at least one line.")
+    return wanted
+
+
 def _check_quantities(order: Order, *, wanted: dict[int, Decimal]) -> None:
-    """Refuse quantities that are negative or beyond what may still be returned.
+    """Refuse quantities beyond what may still be returned.
 
-    Expects the caller to hold the order's row lock, so two requests for the
-    same lines cannot both pass the check.
+    Expects the caller to hold the order's row lock.
     """
+    lines = {line.pk: line for line in _lines_of(order)}
     available = returnable_quantities(order=order)
-    for line_id, quantity in wanted.items():
-        if line_id not in available:
-            raise ReturnNotAllowed("a line does not belong to this order")
-        if quantity < 0 or quantity > available[line_id]:
-            limit = available[line_id].normalize()
-            raise ReturnNotAllowed(f"at most {limit} can be returned for a line")
+    for line_id, quantity in sorted(wanted.items()):
+        line = lines.get(line_id)
+        if line is None:
+            raise ReturnLineUnknown(
+                f"A line is not on order {order.number}.", line_id=line_id
+            )
+        if quantity > available[line_id]:
+            raise ReturnQuantityExceeded(
+                f"Line {line.line_number} ({line.item.sku}): at most "
+                f"{available[line_id].normalize():f} {line.unit.code} can be "
+                "returned.",
+                line_id=line_id,
+            )
 
 
-def _authorization_request(request: ReturnRequest) -> dict:
+def _lines_of(order: Order) -> list[OrderLine]:
+    return list(order.lines.select_related("item", "unit"))
+
+
+def _create_request(
+    *,
+    account: CustomerAccount,
+    order: Order,
+    wanted: dict[int, Decimal],
+    reason: str,
+    user: AbstractBaseUser | None,
+) -> ReturnRequest:
+    # A unique placeholder first, then the number from the primary key:
+    # concurrent requests can never compute the same number.
+    request = ReturnRequest.objects.create(
+        account=account,
+        order=order,
+        number=f"new-{uuid.uuid4().hex[:24]}",
+        reason=reason,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    request.number = f"RMA-{request.pk:06d}"
+    request.save(update_fields=["number"])
+    ReturnLine.objects.bulk_create(
+        ReturnLine(return_request=request, order_line_id=line_id, quantity=qty)
+        for line_id, qty in sorted(wanted.items())
+    )
+    return request
+
+
+def _authorization_payload(request: ReturnRequest) -> dict[str, Any]:
+    lines = request.lines.select_related("order_line__item", "order_line__unit")
     return {
         "return_number": request.number,
         "order_number": request.order.number,
         "account_number": request.account.number,
         "reason": request.reason,
+        "requested_at": request.created_at.isoformat(),
         "lines": [
             {
                 "line_number": line.order_line.line_number,
                 "sku": line.order_line.item.sku,
-                "quantity": str(line.quantity),
+                "quantity": f"{line.quantity.normalize():f}",
+                "unit": line.order_line.unit.code,
             }
-            for line in request.lines.select_related("order_line__item")
+            for line in lines.order_by("order_line__line_number")
         ],
     }

@@ -1,23 +1,27 @@
-"""Two accounts with an order, a shipment, a document and a return each."""
+"""Two accounts, each with a user, an order, a shipment, a document and a return."""
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
-from django.utils import timezone
 
-from masterdata.models import Item, Unit
-from orders.models import CustomerAccount, Order, OrderLine, ReturnLine, ReturnRequest
-from shipments.models import Document, Shipment, TrackingEvent
-from shipments.services import document_store
-
-PASSWORD = "correct-horse-battery-staple"
+from orders.models import CustomerAccount, Order, OrderLine, ReturnRequest
+from shipments.models import Document, Shipment
+from tests.portal.factories import (
+    PASSWORD,
+    CustomerAccountFactory,
+    DocumentFactory,
+    MembershipFactory,
+    OrderLineFactory,
+    ReturnLineFactory,
+    ReturnRequestFactory,
+    ShipmentFactory,
+    TrackingEventFactory,
+)
 
 
 @dataclass
@@ -25,87 +29,74 @@ class World:
     """What one account owns, for scoping tests."""
 
     account: CustomerAccount
+    user: AbstractBaseUser
     order: Order
+    line: OrderLine
     shipment: Shipment
     document: Document
     return_request: ReturnRequest
 
 
-def make_world(account_number: str, suffix: str) -> World:
-    account = CustomerAccount.objects.get(number=account_number)
-    item = Item.objects.get(sku="SKU-A")
-    order = Order.objects.create(
-        account=account,
-        number=f"SO-{suffix}",
-        po_number=f"PO-{suffix}",
-        status="delivered",
-    )
-    line = OrderLine.objects.create(
-        order=order,
+def make_world(account: CustomerAccount, suffix: str) -> World:
+    """Give an account one delivered order with a line of 5, shipped and returned 1."""
+    line = OrderLineFactory(
+        order__account=account,
+        order__number=f"SO-{suffix}",
+        order__po_number=f"PO-{suffix}",
         line_number=1,
-        item=item,
         quantity=Decimal(5),
-        unit=Unit.objects.get(code="EA"),
-        shipped_quantity=Decimal(5),
     )
-    shipment = Shipment.objects.create(
-        number=f"SH-{suffix}",
+    order = line.order
+    shipment = ShipmentFactory(order=order, number=f"SH-{suffix}", status="delivered")
+    TrackingEventFactory(shipment=shipment, status="delivered")
+    document = DocumentFactory(shipment=shipment, number=f"POD-{suffix}")
+    return_line = ReturnLineFactory(
+        return_request=ReturnRequestFactory(order=order, number=f"RMA-{suffix}"),
+        order_line=line,
+        quantity=Decimal(1),
+    )
+    user = MembershipFactory(account=account).user
+    return World(
         account=account,
+        user=user,
         order=order,
-        status="delivered",
-        tracking_numbers=[f"TRK-{suffix}"],
-        last_actual_at=timezone.now() - dt.timedelta(hours=1),
-    )
-    TrackingEvent.objects.create(
+        line=line,
         shipment=shipment,
-        event_key=f"k-{suffix}",
-        source="tms",
-        status="delivered",
-        occurred_at=timezone.now() - dt.timedelta(hours=1),
-        city="Columbus",
+        document=document,
+        return_request=return_line.return_request,
     )
-    document = document_store(
-        account_id=account.pk,
-        kind="pod",
-        number=f"POD-{suffix}",
-        attachment={
-            "filename": f"pod-{suffix}.pdf",
-            "content_type": "application/pdf",
-            "content_base64": base64.b64encode(
-                b"%PDF-1.4 pod " + suffix.encode()
-            ).decode(),
-        },
-        order=order,
-        shipment=shipment,
-    )
-    rr = ReturnRequest.objects.create(
-        account=account, order=order, number=f"RMA-{suffix}", reason="damaged"
-    )
-    ReturnLine.objects.create(return_request=rr, order_line=line, quantity=Decimal(1))
-    return World(account, order, shipment, document, rr)
 
 
-def login(username: str) -> Client:
+def login(user: AbstractBaseUser) -> Client:
+    """Return a test client logged in as the user."""
     client = Client()
-    assert client.login(username=username, password=PASSWORD)
+    assert client.login(username=user.get_username(), password=PASSWORD) is True
     return client
 
 
 @pytest.fixture
-def worlds(seeded):
-    """Return (ACME's world, ZETA's world) with users alice (ACME) and bob (ZETA)."""
-    users = get_user_model().objects.filter(username__in=["alice", "bob"])
-    for user in users:
-        user.set_password(PASSWORD)
-        user.save(update_fields=["password"])
-    return make_world("ACME", "A1"), make_world("ZETA", "Z1")
+def acme(db) -> World:
+    """Return ACME's world (account in New York time)."""
+    account = CustomerAccountFactory(number="ACME", name="Acme Tools")
+    return make_world(account, "A1")
 
 
 @pytest.fixture
-def alice(worlds) -> Client:
-    return login("alice")
+def zeta(db) -> World:
+    """Return ZETA's world (account in Berlin time)."""
+    account = CustomerAccountFactory(
+        number="ZETA", name="Zeta Foods", time_zone="Europe/Berlin"
+    )
+    return make_world(account, "Z1")
 
 
 @pytest.fixture
-def bob(worlds) -> Client:
-    return login("bob")
+def alice(acme) -> Client:
+    """Return a client logged in as ACME's user."""
+    return login(acme.user)
+
+
+@pytest.fixture
+def bob(zeta) -> Client:
+    """Return a client logged in as ZETA's user."""
+    return login(zeta.user)
