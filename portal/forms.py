@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -57,7 +58,7 @@ class ReturnRequestForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        lines: list[tuple[OrderLine, Decimal]] = (),
+        lines: Sequence[tuple[OrderLine, Decimal]] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)

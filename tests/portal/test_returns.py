@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from integrations.models import OutboxMessage
 from orders import errors
@@ -169,3 +171,28 @@ def test_quantity_only_partly_shipped_caps_at_what_shipped(acme):
 
     with pytest.raises(errors.ReturnQuantityExceeded, match=r"at most 2 EA"):
         create(acme, {partial.pk: Decimal(3)})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_at_once_cannot_both_take_the_last_units(acme):
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def request_four() -> None:
+        try:
+            barrier.wait(timeout=5)
+            create(acme, {acme.line.pk: Decimal(4)})
+            outcomes.append("created")
+        except errors.ReturnQuantityExceeded as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request_four) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert sorted(outcomes) == ["created", "return_quantity_exceeded"]
+    assert OutboxMessage.objects.count() == 1
