@@ -16,7 +16,8 @@ import traceback
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -287,11 +288,34 @@ def event_apply(*, event: Event, message: InboundMessage | None) -> Problem | No
         reason = f"{event.type} {event.subject}: {exc.reason}"
         _record_rejection(event=event, message=message, reason=reason)
         return Problem(exc.code, reason)
+    except _BAD_DATA as exc:
+        # A value of the wrong type, size or range that the connector let
+        # through: retrying cannot help, so it waits for a person, readable.
+        reason = (
+            f"{event.type} {event.subject}: invalid data ({type(exc).__name__}: {exc})"
+        )
+        _record_rejection(event=event, message=message, reason=reason[:1000])
+        return Problem("invalid_value", reason[:1000])
     logger.debug(
         "event applied",
         extra={"event_type": event.type, "correlation_id": event.correlationid},
     )
     return None
+
+
+# Errors that mean "this payload is wrong", as opposed to an outage: a missing
+# key, a bad number or date, or a value the database constraints refuse.
+_BAD_DATA = (
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    ValidationError,
+    IntegrityError,
+    DataError,
+)
 
 
 def _event_fields(event: Event, message: InboundMessage | None) -> dict:

@@ -168,7 +168,9 @@ def _batch_items(delivery: _Delivery) -> list[tuple[str, bytes]]:
             if not isinstance(array, list):
                 raise _Refused(400, "Bad Request", "a JSON batch must be an array")
             parsed = [(item, _compact(item)) for item in array]
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # Decode errors are ValueErrors too, as are integers too long to
+        # convert; very deep nesting is a RecursionError.
         raise _Refused(
             400, "Bad Request", f"the batch is not valid JSON: {exc}"
         ) from exc

@@ -34,6 +34,8 @@ RECORDED_TYPES = (
     "shipment.status_changed",
     "order.flagged",
     "order.held",
+    # Authorisation of returns is not simulated yet: the request is recorded.
+    "return.authorization_requested",
 )
 
 

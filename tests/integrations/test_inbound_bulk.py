@@ -102,3 +102,18 @@ def test_batch_over_the_item_limit_is_refused(tms, settings):
     raw = json.dumps([{"id": str(n)} for n in range(3)]).encode()
 
     assert post_batch(tms, raw).json()["detail"] == "a batch holds 1 to 2 items"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'[{"id": "big", "n": ' + b"9" * 5000 + b"}]",
+        b'[{"id": "deep", "n": ' + b"[" * 100000 + b"]" * 100000 + b"}]",
+    ],
+)
+def test_oversized_numbers_and_deep_nesting_are_refused_with_400(tms, raw):
+    response = post_batch(tms, raw)
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("the batch is not valid JSON: ")
+    assert InboundMessage.objects.count() == 0

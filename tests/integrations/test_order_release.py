@@ -132,3 +132,32 @@ def test_same_release_applied_twice_changes_nothing(seeded):
     assert ItemAvailability.objects.get(
         item__sku="SKU-A", warehouse__code="DC-EAST"
     ).quantity == Decimal("99999")
+
+
+@pytest.mark.parametrize(
+    "change,error",
+    [
+        ({"requested_date": "2025-13-45"}, "ValueError: month must be in 1..12"),
+        ({"lines": "abc"}, "AttributeError: 'str' object has no attribute 'get'"),
+        (
+            {"lines": [{"line_number": 1, "sku": "SKU-A", "quantity": "abc"}]},
+            "InvalidOperation",
+        ),
+        (
+            {"lines": [{"line_number": 1, "sku": "SKU-A", "quantity": "-5"}]},
+            "IntegrityError",
+        ),
+    ],
+)
+def test_bad_values_wait_in_needs_attention_with_a_reason_not_failed(
+    seeded, change, error
+):
+    data = {**demo_order(number="SO-BAD", account_number="ACME", index=0), **change}
+
+    message = deliver("erp", released(data))
+
+    assert message.state == "needs_attention"
+    assert message.attempts == 1
+    assert message.error.startswith("order.released SO-BAD: invalid data (")
+    assert error in message.error
+    assert not Order.objects.filter(number="SO-BAD").exists()
