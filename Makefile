@@ -34,7 +34,7 @@ demo-check: $(STAMP)
 	WAYBILL_VAR_DIR=$(CURDIR)/var/demo-check $(PY) manage.py migrate --noinput -v0
 	WAYBILL_VAR_DIR=$(CURDIR)/var/demo-check $(PY) manage.py collectstatic --noinput -v0
 	WAYBILL_VAR_DIR=$(CURDIR)/var/demo-check $(PY) manage.py run_demo --check \
-		--hub-port 8050 --orders $${DEMO_ORDERS:-60}
+		--hub-port $${DEMO_HUB_PORT:-8050} --orders $${DEMO_ORDERS:-60}
 
 # Debian's chromium and its driver, for the browser tests.
 browser:

@@ -250,4 +250,3 @@ LOGGING = {
 
 # The demo and tests run the stand-in ERP, WMS and TMS on BASE+1..BASE+3.
 WAYBILL_SIM_BASE_PORT = env.int("WAYBILL_SIM_BASE_PORT", default=8100)
-WAYBILL_HUB_URL = env.str("WAYBILL_HUB_URL", default="http://127.0.0.1:8000")
