@@ -16,7 +16,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -33,6 +33,7 @@ from integrations.models import (
 )
 from integrations.outbox import outbox_message_replay
 from integrations.services import inbound_message_replay
+from shipments.admin import ReadOnlyAdminMixin
 
 logger = logging.getLogger(__name__)
 
@@ -50,27 +51,12 @@ def _pretty_json(value: Any) -> SafeString:
     return _pre(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
 
 
-class AuditTrailAdmin(admin.ModelAdmin):
+class AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Show audit rows read-only: no add, no change form, no delete."""
 
     # The tables grow without end; counting all of them on every page costs
     # more than the number is worth.
     show_full_result_count = False
-
-    def has_add_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        return False
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
         """Let whoever may change the model's rows replay them."""
@@ -215,7 +201,7 @@ class CircuitBreakerAdmin(admin.ModelAdmin):
     readonly_fields = ["changed_at"]
 
 
-class CanonicalEventInline(admin.TabularInline):
+class CanonicalEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CanonicalEvent
     fk_name = "inbound_message"
     extra = 0
@@ -223,16 +209,6 @@ class CanonicalEventInline(admin.TabularInline):
     readonly_fields = fields
     show_change_link = True
     can_delete = False
-
-    def has_add_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CanonicalEvent]:
         queryset = super().get_queryset(request)
