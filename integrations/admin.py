@@ -24,12 +24,14 @@ from django.utils.text import Truncator
 
 from api.models import WebhookSubscription
 from integrations.models import (
+    AckWatch,
     CanonicalEvent,
     CircuitBreaker,
     CodeMapping,
     Connection,
     InboundMessage,
     OutboxMessage,
+    X12ControlNumbers,
 )
 from integrations.outbox import outbox_message_replay
 from integrations.services import inbound_message_replay
@@ -190,6 +192,30 @@ class ConnectionAdmin(admin.ModelAdmin):
         except CircuitBreaker.DoesNotExist:
             # A connection gets its breaker row on its first failed send.
             return CircuitBreaker.State.CLOSED
+
+
+@admin.register(X12ControlNumbers)
+class X12ControlNumbersAdmin(admin.ModelAdmin):
+    list_display = ["connection", "last_interchange", "last_group", "last_transaction"]
+    list_select_related = ["connection"]
+    search_fields = ["connection__code"]
+
+
+@admin.register(AckWatch)
+class AckWatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "connection",
+        "group_control",
+        "interchange_control",
+        "functional_id",
+        "state",
+        "sent_at",
+        "due_at",
+        "acknowledged_at",
+    ]
+    list_filter = ["state", "connection"]
+    list_select_related = ["connection"]
+    search_fields = ["group_control", "interchange_control", "connection__code"]
 
 
 @admin.register(CircuitBreaker)

@@ -42,8 +42,54 @@ class Connection(models.Model):
         blank=True,
         help_text="Secret the hub signs outbound messages with.",
     )
+    previous_inbound_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The secret before the last rotation, still accepted until "
+        "the overlap window ends.",
+    )
+    inbound_secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    secret_overlap_seconds = models.PositiveIntegerField(
+        default=24 * 3600,
+        help_text="How long the previous inbound secret stays valid after a rotation.",
+    )
+
+    class OutboundAuth(models.TextChoices):
+        NONE = "none", "None"
+        API_KEY = "api_key", "API key header"
+        HMAC = "hmac", "HMAC signature (Standard Webhooks)"
+        OAUTH2 = "oauth2", "OAuth2 client credentials"
+
+    outbound_auth = models.CharField(
+        max_length=10,
+        choices=OutboundAuth.choices,
+        default=OutboundAuth.HMAC,
+        help_text="How outbound requests prove who sent them; the secret is "
+        "the outbound secret (API key, HMAC key or OAuth2 client secret).",
+    )
+    api_key_header = models.CharField(max_length=60, blank=True, default="X-Api-Key")
+    oauth_token_url = models.URLField(blank=True)
+    oauth_client_id = models.CharField(max_length=200, blank=True)
+    oauth_scope = models.CharField(max_length=200, blank=True)
     timeout_seconds = models.FloatField(default=5.0)
     max_attempts = models.PositiveSmallIntegerField(default=8)
+    retry_base_seconds = models.PositiveIntegerField(
+        default=30, help_text="First retry delay; each later one doubles, with jitter."
+    )
+    retry_max_seconds = models.PositiveIntegerField(
+        default=6 * 3600, help_text="The longest wait between two attempts."
+    )
+    ack_window_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="Minutes an acknowledgement (an X12 997) may take before a "
+        "delayed-acknowledgement case opens; 0 means none is expected.",
+    )
+    queue = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Celery queue for this connection's outbound messages; "
+        "empty means outbox.<code>.",
+    )
     breaker_threshold = models.PositiveSmallIntegerField(
         default=5, help_text="Consecutive failed sends that open the circuit breaker."
     )
@@ -61,7 +107,7 @@ class Connection(models.Model):
     @property
     def queue_name(self) -> str:
         """Return the Celery queue that carries this connection's outbound messages."""
-        return f"outbox.{self.code}"
+        return self.queue or f"outbox.{self.code}"
 
 
 class CircuitBreaker(models.Model):
@@ -251,3 +297,71 @@ class CodeMapping(models.Model):
     def __str__(self) -> str:
         code = f"{self.source}:{self.category}:{self.external_code}"
         return f"{code} -> {self.canonical_value}"
+
+
+class X12ControlNumbers(models.Model):
+    """The last control numbers the hub used towards one X12 trading partner.
+
+    Each outbound interchange takes the next ISA13, each group the next GS06,
+    under a row lock, so numbers only ever increase per partner.
+    """
+
+    connection = models.OneToOneField(
+        Connection, on_delete=models.CASCADE, related_name="x12_control_numbers"
+    )
+    last_interchange = models.PositiveIntegerField(default=0)
+    last_group = models.PositiveIntegerField(default=0)
+    last_transaction = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "X12 control numbers"
+
+    def __str__(self) -> str:
+        return f"{self.connection}: ISA {self.last_interchange}"
+
+
+class AckWatch(models.Model):
+    """An outbound functional group waiting for the partner's 997."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        ACCEPTED = "accepted", "Accepted"
+        ACCEPTED_WITH_ERRORS = "accepted_errors", "Accepted with errors"
+        REJECTED = "rejected", "Rejected"
+        OVERDUE = "overdue", "Overdue"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="ack_watches"
+    )
+    outbox_message = models.ForeignKey(
+        "OutboxMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ack_watches",
+    )
+    interchange_control = models.CharField(max_length=9)
+    group_control = models.CharField(max_length=9)
+    functional_id = models.CharField(max_length=2)
+    transaction_sets = models.JSONField(
+        default=list, blank=True, help_text="ST02 of each set in the group."
+    )
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.WAITING
+    )
+    sent_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "group_control"], name="ack_watch_group_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "due_at"], name="ack_watch_due")]
+
+    def __str__(self) -> str:
+        return f"{self.connection} GS {self.group_control} ({self.state})"

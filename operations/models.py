@@ -15,6 +15,12 @@ class ExceptionCase(models.Model):
         DEAD_LETTER = "dead_letter", "Dead letter"
         TRACKING_QUIET = "tracking_quiet", "Tracking has gone quiet"
         MISSING_TRACKING = "missing_tracking", "Missing tracking number"
+        DELAYED_ACK = "delayed_ack", "Acknowledgement overdue"
+        REJECTED_ACK = "rejected_ack", "Acknowledgement rejected"
+        FREIGHT_RECONCILIATION = "freight_reconciliation", "Freight to reconcile"
+        FREIGHT_VARIANCE = "freight_variance", "Freight invoice variance"
+        INVENTORY_VARIANCE = "inventory_variance", "Inventory variance"
+        ENDPOINT_GONE = "endpoint_gone", "Endpoint gone"
 
     class State(models.TextChoices):
         OPEN = "open", "Open"

@@ -13,12 +13,14 @@ from django.utils import timezone
 
 from api.models import WebhookSubscription
 from integrations.models import (
+    AckWatch,
     CanonicalEvent,
     CircuitBreaker,
     CodeMapping,
     Connection,
     InboundMessage,
     OutboxMessage,
+    X12ControlNumbers,
 )
 from masterdata.models import (
     Carrier,
@@ -291,6 +293,28 @@ class CircuitBreakerFactory(factory.django.DjangoModelFactory):
     failures = 5
 
 
+class X12ControlNumbersFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = X12ControlNumbers
+
+    connection = factory.SubFactory(ConnectionFactory)
+    last_interchange = 41
+    last_group = 17
+
+
+class AckWatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AckWatch
+
+    connection = factory.SubFactory(ConnectionFactory)
+    interchange_control = factory.Sequence(lambda n: f"{n + 1:09d}")
+    group_control = factory.Sequence(lambda n: str(n + 1))
+    functional_id = "OW"
+    transaction_sets = ["0001"]
+    sent_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(hours=4))
+
+
 class InboundMessageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InboundMessage
@@ -396,6 +420,8 @@ FACTORIES: dict[type, type[factory.django.DjangoModelFactory]] = {
         DocumentFactory,
         ConnectionFactory,
         CircuitBreakerFactory,
+        X12ControlNumbersFactory,
+        AckWatchFactory,
         InboundMessageFactory,
         CanonicalEventFactory,
         OutboxMessageFactory,
