@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 # How long a sender should wait before retrying while the hub is busy or away.
 _RETRY_AFTER_SECONDS = "5"
 _NDJSON = "application/x-ndjson"
+# The longest message id stored; a longer one is refused, never cut, so two
+# ids that share a prefix can never be taken for a repeat of each other.
+_MAX_MESSAGE_ID = 200
 
 
 class _Refused(Exception):
@@ -86,7 +89,7 @@ def inbound_webhook(request: HttpRequest, connection: str) -> JsonResponse:
     delivery = _authenticated(request, connection, content_types={"application/json"})
     message, created = inbound_message_accept(
         connection=delivery.connection,
-        message_id=delivery.message_id[:200],
+        message_id=delivery.message_id,
         body=delivery.body,
         content_type=delivery.content_type,
     )
@@ -123,7 +126,12 @@ def _authenticated(
         raise _Refused(404, "Not Found", "no such inbound connection")
 
     limit = settings.WAYBILL_INBOUND_MAX_BYTES
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    declared_text = request.META.get("CONTENT_LENGTH") or ""
+    if not declared_text.isdigit():
+        # Django reads a body without Content-Length (a chunked upload) as
+        # empty; refusing it is clearer than a misleading signature error.
+        raise _Refused(411, "Length Required", "send the body with a Content-Length")
+    declared = int(declared_text)
     body = request.read(limit + 1) if declared <= limit else b""
     if declared > limit or len(body) > limit:
         raise _Refused(413, "Content Too Large", f"the body limit is {limit} bytes")
@@ -132,6 +140,12 @@ def _authenticated(
         raise _Refused(415, "Unsupported Media Type", f"send {accepted}")
 
     message_id = request.headers.get(signing.ID_HEADER, "")
+    if len(message_id) > _MAX_MESSAGE_ID:
+        raise _Refused(
+            400,
+            "Bad Request",
+            f"{signing.ID_HEADER} is over {_MAX_MESSAGE_ID} characters",
+        )
     try:
         signing.verify(
             [connection.inbound_secret],
@@ -182,7 +196,14 @@ def _batch_items(delivery: _Delivery) -> list[tuple[str, bytes]]:
     for index, (item, raw) in enumerate(parsed):
         if not isinstance(item, dict) or not str(item.get("id") or "").strip():
             raise _Refused(400, "Bad Request", f"item {index} has no id")
-        items.append((str(item["id"])[:200], raw))
+        item_id = str(item["id"])
+        if len(item_id) > _MAX_MESSAGE_ID:
+            raise _Refused(
+                400,
+                "Bad Request",
+                f"item {index} has an id over {_MAX_MESSAGE_ID} characters",
+            )
+        items.append((item_id, raw))
     return items
 
 

@@ -87,6 +87,10 @@ def test_ndjson_keeps_each_line_as_sent_and_repeats_are_duplicates(tms):
         ),
         (b"[]", "a batch holds 1 to 1000 items"),
         (b'[{"id": "ok"}, {"type": "no id"}]', "item 1 has no id"),
+        (
+            b'[{"id": "' + b"x" * 201 + b'"}]',
+            "item 0 has an id over 200 characters",
+        ),
     ],
 )
 def test_malformed_batch_is_refused_whole_with_a_reason(tms, raw, detail):

@@ -108,3 +108,30 @@ def test_full_backlog_answers_429_with_retry_after_and_stores_nothing(
     assert refused["Retry-After"] == "5"
     assert refused.json()["detail"] == "the processing backlog is full"
     assert InboundMessage.objects.count() == 3
+
+
+def test_body_without_content_length_is_refused_with_411_not_read_as_empty(
+    erp, client
+):
+    # A chunked upload reaches Django without CONTENT_LENGTH.
+    response = client.post(
+        "/integrations/inbound/erp/",
+        data=b'{"n": 1}',
+        content_type="application/json",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == 411
+    assert response.json()["detail"] == "send the body with a Content-Length"
+    assert InboundMessage.objects.count() == 0
+
+
+def test_message_id_over_200_characters_is_refused_not_truncated(erp, post_signed):
+    shared_prefix = "m" * 200
+
+    response = post_signed(erp, {"n": 1}, message_id=shared_prefix + "-2")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "webhook-id is over 200 characters"
+    assert InboundMessage.objects.count() == 0
