@@ -17,6 +17,7 @@ class Connection(models.Model):
         HTTP_JSON = "http_json", "HTTP JSON"
         X12_FILE = "x12_file", "X12 file"
         CSV_FILE = "csv_file", "CSV file"
+        EDIFACT = "edifact", "EDIFACT file"
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
