@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
-from operations.models import ExceptionCase
+from operations.models import ExceptionCase, LaneFallbackRule
 from operations.services import case_resolve
 
 admin.site.site_header = "Waybill operations"
@@ -136,3 +136,19 @@ class ExceptionCaseAdmin(admin.ModelAdmin):
         )
 
         self.message_user(request, f"Resolved {resolved} case(s).", messages.SUCCESS)
+
+
+@admin.register(LaneFallbackRule)
+class LaneFallbackRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "ship_from",
+        "destination_country",
+        "destination_state",
+        "carrier",
+        "service",
+        "priority",
+        "active",
+    ]
+    list_filter = ["active", "carrier"]
+    list_select_related = ["ship_from", "carrier", "service"]

@@ -23,6 +23,7 @@ from masterdata.models import (
     UnitConversion,
     Warehouse,
 )
+from operations.models import LaneFallbackRule
 from orders.models import Address, CustomerAccount, Membership
 
 DEMO_PASSWORD = "waybill-demo-pass"  # noqa: S105 - local demo logins, printed
@@ -145,6 +146,9 @@ def _seed_masterdata() -> None:
             CarrierService.objects.update_or_create(
                 carrier=carrier, code=code, defaults={"name": service_name}
             )
+    # When the TMS cannot rate, domestic freight goes LTL and the rest parcel.
+    _seed_fallback_rule(country="US", scac="RDWY", service="LTL", priority=10)
+    _seed_fallback_rule(country="", scac="CRX", service="STD", priority=100)
     for sku, description, weight, hazmat in ITEMS:
         item, _ = Item.objects.update_or_create(
             sku=sku,
@@ -167,6 +171,22 @@ def _seed_masterdata() -> None:
                 warehouse=warehouse,
                 defaults={"quantity": Decimal("100000"), "as_of": timezone.now()},
             )
+
+
+def _seed_fallback_rule(
+    *, country: str, scac: str, service: str, priority: int
+) -> None:
+    carrier = Carrier.objects.get(scac=scac)
+    LaneFallbackRule.objects.update_or_create(
+        ship_from=None,
+        destination_country=country,
+        destination_state="",
+        defaults={
+            "carrier": carrier,
+            "service": CarrierService.objects.get(carrier=carrier, code=service),
+            "priority": priority,
+        },
+    )
 
 
 # The shipment the project's sample X12 214 reports on, so the demo shows an

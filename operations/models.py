@@ -76,3 +76,58 @@ class ExceptionCase(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
+
+
+class LaneFallbackRule(models.Model):
+    """The carrier a lane ships with when TMS rating is unavailable (DESIGN §9).
+
+    A lane is a ship-from warehouse and a destination country, optionally a
+    state; an empty field matches any. The most specific active rule wins:
+    warehouse before country before state, then the lowest ``priority``.
+    """
+
+    ship_from = models.ForeignKey(
+        "masterdata.Warehouse",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="fallback_rules",
+        help_text="Empty: any warehouse.",
+    )
+    destination_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO country code; empty: any."
+    )
+    destination_state = models.CharField(
+        max_length=40, blank=True, help_text="Empty: any state."
+    )
+    carrier = models.ForeignKey(
+        "masterdata.Carrier", on_delete=models.PROTECT, related_name="fallback_rules"
+    )
+    service = models.ForeignKey(
+        "masterdata.CarrierService",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fallback_rules",
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="Lower wins between equally specific rules."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        lane = " → ".join(
+            [
+                self.ship_from.code if self.ship_from else "any warehouse",
+                "/".join(
+                    part
+                    for part in [self.destination_country, self.destination_state]
+                    if part
+                )
+                or "anywhere",
+            ]
+        )
+        return f"{lane}: {self.carrier.scac}"

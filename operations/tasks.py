@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from operations import monitors
+from operations import fallback, monitors
 
 
 @shared_task(name="operations.tasks.monitor_tracking_task")
@@ -11,3 +11,9 @@ def monitor_tracking_task() -> int:
     return (
         monitors.monitor_stale_tracking() + monitors.monitor_missing_tracking_numbers()
     )
+
+
+@shared_task(name="operations.tasks.fallback_unrated_task")
+def fallback_unrated_task() -> int:
+    """Release shipments the TMS cannot rate on their lanes' fallback carriers."""
+    return fallback.release_unrated_shipments()

@@ -36,3 +36,8 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("operations.tasks.monitor_tracking_task"),
         name="tracking monitors",
     )
+    sender.add_periodic_task(
+        settings.WAYBILL_FALLBACK_SECONDS,
+        sender.signature("operations.tasks.fallback_unrated_task"),
+        name="TMS rating fallback",
+    )

@@ -189,6 +189,12 @@ WAYBILL_MISSING_TRACKING_HOURS = env.float(
     "WAYBILL_MISSING_TRACKING_HOURS", default=4.0
 )
 WAYBILL_MONITOR_SECONDS = env.float("WAYBILL_MONITOR_SECONDS", default=900.0)
+# A packed shipment whose planning request the TMS has not taken (breaker
+# open, or undelivered this long) ships on its lane's fallback carrier.
+WAYBILL_TMS_RATING_TIMEOUT_SECONDS = env.float(
+    "WAYBILL_TMS_RATING_TIMEOUT_SECONDS", default=900.0
+)
+WAYBILL_FALLBACK_SECONDS = env.float("WAYBILL_FALLBACK_SECONDS", default=60.0)
 # Root of the per-connection file-drop folders (``<root>/<connection>/``).
 WAYBILL_FILE_DROP_ROOT = Path(
     env.str("WAYBILL_FILE_DROP_ROOT", default=str(VAR_DIR / "drop"))

@@ -31,7 +31,7 @@ from masterdata.models import (
     UnitConversion,
     Warehouse,
 )
-from operations.models import ExceptionCase
+from operations.models import ExceptionCase, LaneFallbackRule
 from orders.models import (
     Address,
     CustomerAccount,
@@ -363,6 +363,15 @@ class CodeMappingFactory(factory.django.DjangoModelFactory):
     canonical_value = "in_transit"
 
 
+class LaneFallbackRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LaneFallbackRule
+
+    ship_from = factory.SubFactory(WarehouseFactory)
+    destination_country = "US"
+    carrier = factory.SubFactory(CarrierFactory)
+
+
 class ExceptionCaseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ExceptionCase
@@ -427,6 +436,7 @@ FACTORIES: dict[type, type[factory.django.DjangoModelFactory]] = {
         OutboxMessageFactory,
         CodeMappingFactory,
         ExceptionCaseFactory,
+        LaneFallbackRuleFactory,
         WebhookSubscriptionFactory,
     ]
 }

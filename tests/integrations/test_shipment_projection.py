@@ -8,49 +8,16 @@ import itertools
 import pytest
 
 from integrations.models import OutboxMessage
-from operations.demo import demo_order
 from operations.models import ExceptionCase
 from orders.models import Order
-from shipments.models import Document, ServiceAlert, Shipment
+from shipments.models import Document, ServiceAlert
 from tests.integrations.events import cloudevent, tms_milestone
 from tests.integrations.helpers import deliver
+from tests.integrations.shipping import packed_shipment
 
 pytestmark = pytest.mark.django_db
 
 PDF = base64.b64encode(b"%PDF-1.4 demo pod").decode()
-
-
-def packed_shipment(number: str = "SO-1") -> Shipment:
-    """Release an order and let the WMS pack it; return the shipment."""
-    data = demo_order(number=number, account_number="ACME", index=0)
-    deliver(
-        "erp",
-        cloudevent(
-            "order.released",
-            number,
-            data,
-            source="erp/sim",
-            time="2025-03-01T10:00:00Z",
-        ),
-    )
-    packed = {
-        "order_number": number,
-        "shipment_number": f"SH-{number}",
-        "ship_from": "DC-EAST",
-        "packages": [{"sscc": "003456789012345675", "weight_kg": "2.5"}],
-        "lines": [{"line_number": 1, "sku": "SKU-A", "quantity": "1"}],
-    }
-    deliver(
-        "wms",
-        cloudevent(
-            "shipment.packed",
-            f"SH-{number}",
-            packed,
-            source="wms/sim",
-            time="2025-03-01T12:00:00Z",
-        ),
-    )
-    return Shipment.objects.get(number=f"SH-{number}")
 
 
 def test_packed_shipment_asks_the_tms_to_plan_it(seeded):
