@@ -18,6 +18,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -277,6 +278,7 @@ def event_apply(*, event: Event, message: InboundMessage | None) -> Problem | No
         )
     try:
         with transaction.atomic():
+            _lock_aggregates(event)
             stored = _store_for_apply(event=event, message=message)
             if stored is None:
                 return None
@@ -301,6 +303,26 @@ def event_apply(*, event: Event, message: InboundMessage | None) -> Problem | No
         extra={"event_type": event.type, "correlation_id": event.correlationid},
     )
     return None
+
+
+def _lock_aggregates(event: Event) -> None:
+    """Serialise every event of one order or shipment across workers.
+
+    A transaction-scoped PostgreSQL advisory lock per business key (the
+    subject and the order it belongs to, taken in sorted order so two
+    workers never wait on each other crosswise) covers what a row lock
+    cannot: the first event of an order or shipment, before its row exists.
+    SQLite serialises all writers anyway.
+    """
+    if db_connection.vendor != "postgresql":
+        return
+    keys = sorted({key for key in (event.subject, event.correlationid) if key})
+    with db_connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"waybill:{key}"],
+            )
 
 
 # Errors that mean "this payload is wrong", as opposed to an outage: a missing
