@@ -1,5 +1,7 @@
 """Customer accounts, portal memberships, orders and return requests."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -173,6 +175,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.number}/{self.line_number}"
+
+    @property
+    def short_quantity(self) -> Decimal:
+        """Return how much of the line has not shipped, in the base unit."""
+        return max(self.quantity - self.shipped_quantity, Decimal(0))
 
 
 class ReturnRequest(models.Model):

@@ -135,6 +135,23 @@ def quantity_to_base(
     return (quantity * conversion.factor).quantize(QUANTITY, rounding=ROUND_HALF_UP)
 
 
+def quantity_from_base(
+    *, item: Item, quantity: Decimal, unit_code: str, places: int = 4
+) -> Decimal:
+    """Express a base-unit quantity in another unit, for display only.
+
+    The result is rounded and must never be stored back: the base-unit
+    quantity stays the record (59 EA is 4.9167 CS on screen, 59 EA in the
+    database).
+    """
+    if unit_code == item.base_unit.code:
+        return quantity
+    factor = quantity_to_base(item=item, quantity=Decimal(1), unit_code=unit_code)
+    return (quantity / factor).quantize(
+        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP
+    )
+
+
 def _store_header(
     order: Order,
     *,
