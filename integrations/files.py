@@ -37,7 +37,11 @@ def file_drop_poll() -> list[InboundMessage]:
     stored = []
     connections = Connection.objects.filter(
         enabled=True,
-        protocol__in=[Connection.Protocol.X12_FILE, Connection.Protocol.CSV_FILE],
+        protocol__in=[
+            Connection.Protocol.X12_FILE,
+            Connection.Protocol.CSV_FILE,
+            Connection.Protocol.EDIFACT,
+        ],
     )
     for connection in connections:
         folder = file_drop_folder(connection)
@@ -78,7 +82,9 @@ def _ingest(
             connection=connection,
             message_id=path.name,
             body=body,
-            content_type="application/edi-x12",
+            content_type="application/edifact"
+            if connection.protocol == Connection.Protocol.EDIFACT
+            else "application/edi-x12",
             filename=path.name,
         )
     os.replace(claimed, folder / "done" / path.name)

@@ -58,7 +58,43 @@ def connections_seed(*, secret_prefix: str = "demo") -> list[Connection]:  # noq
             "protocol": Connection.Protocol.X12_FILE,
         },
     )
-    return [*rows, carrier, edi]
+    return [*rows, carrier, edi, *_carrier_connections_seed(secret_prefix)]
+
+
+# Carrier connectors by name (see integrations.connectors.carrier.mapping:
+# the code carrier-<name> chooses the mapping), and the EDIFACT file drop.
+CARRIER_CONNECTIONS = [
+    {"code": "carrier-ups", "name": "UPS tracking", "scac": "UPSN"},
+    {"code": "carrier-fedex", "name": "FedEx tracking", "scac": ""},
+    {"code": "carrier-usps", "name": "USPS tracking", "scac": "USPS"},
+    {"code": "carrier-canadapost", "name": "Canada Post tracking", "scac": ""},
+    {"code": "carrier-easypost", "name": "EasyPost tracking (aggregator)", "scac": ""},
+]
+
+
+def _carrier_connections_seed(secret_prefix: str) -> list[Connection]:
+    rows = []
+    for spec in CARRIER_CONNECTIONS:
+        connection, _ = Connection.objects.update_or_create(
+            code=spec["code"],
+            defaults={
+                "name": spec["name"],
+                "kind": Connection.Kind.CARRIER,
+                "protocol": Connection.Protocol.HTTP_JSON,
+                "scac": spec["scac"],
+                "inbound_secret": demo_secret(secret_prefix, spec["code"], "inbound"),
+            },
+        )
+        rows.append(connection)
+    edifact, _ = Connection.objects.update_or_create(
+        code="edi-edifact",
+        defaults={
+            "name": "Carrier and supplier EDIFACT (file drop)",
+            "kind": Connection.Kind.CARRIER,
+            "protocol": Connection.Protocol.EDIFACT,
+        },
+    )
+    return [*rows, edifact]
 
 
 def demo_secret(prefix: str, code: str, direction: str) -> str:
@@ -78,6 +114,7 @@ def _tables() -> list[tuple[str, str, dict[str, str]]]:
 
 def _connector_tables() -> list[tuple[str, str, dict[str, str]]]:
     from integrations.connectors.carrier import codes as carrier
+    from integrations.connectors.edifact import codes as edifact
     from integrations.connectors.x12 import codes as x12
 
     x12_tables = [
@@ -91,6 +128,13 @@ def _connector_tables() -> list[tuple[str, str, dict[str, str]]]:
             CodeMapping.Category.EXCEPTION_REASON,
             carrier.GENERIC_EXCEPTION_REASON,
         ),
+        *[
+            (f"carrier-{name}", CodeMapping.Category.SHIPMENT_STATUS, table)
+            for name, table in carrier.STATUS_TABLES.items()
+            if name != "carrier"
+        ],
+        ("edi-edifact", CodeMapping.Category.SHIPMENT_STATUS, edifact.IFTSTA_STATUS),
+        ("edi-edifact", CodeMapping.Category.EXCEPTION_REASON, edifact.IFTSTA_REASON),
     ]
 
 

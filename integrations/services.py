@@ -254,6 +254,12 @@ def inbound_parse(*, message: InboundMessage, lookup: CodeLookup) -> ParseResult
         from integrations.connectors.x12.mapping import parse_x12_file
 
         return parse_x12_file(body, source=connection.code, lookup=lookup)
+    if connection.protocol == Connection.Protocol.EDIFACT:
+        from integrations.connectors.edifact.mapping import parse_edifact_file
+
+        return parse_edifact_file(
+            body, source=connection.code, lookup=lookup, carrier_scac=connection.scac
+        )
     if connection.kind == Connection.Kind.CARRIER:
         from integrations.connectors.carrier.mapping import parse_carrier_webhook
 

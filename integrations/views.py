@@ -86,7 +86,14 @@ def inbound_webhook(request: HttpRequest, connection: str) -> JsonResponse:
     Answers 202 with the stored message id after the commit, 200 with the
     first id for a repeat, and a 4xx with a reason for anything refused.
     """
-    delivery = _authenticated(request, connection, content_types={"application/json"})
+    delivery = _authenticated(
+        request,
+        connection,
+        # Carriers (connection codes carrier-<name>) post XML as well as JSON.
+        content_types={"application/json", "application/xml", "text/xml"}
+        if connection.startswith("carrier-")
+        else {"application/json"},
+    )
     message, created = inbound_message_accept(
         connection=delivery.connection,
         message_id=delivery.message_id,

@@ -67,6 +67,7 @@ FEDEX_EVENT_TYPE = {
     "OC": "carrier_assigned",  # Shipment information sent to FedEx.
     "PU": "picked_up",
     "PX": "picked_up",
+    "IP": "picked_up",  # In FedEx possession.
     "AR": "in_transit",
     "AF": "in_transit",
     "DP": "in_transit",
@@ -74,8 +75,11 @@ FEDEX_EVENT_TYPE = {
     "LO": "in_transit",
     "AA": "in_transit",
     "CP": "in_transit",  # Clearance in progress.
+    # A delivery option the recipient asked for: the parcel is still moving.
+    "RR": "in_transit",
     "OD": "out_for_delivery",
     "HL": "available_for_pickup",
+    "HP": "available_for_pickup",  # Held at a FedEx location for pickup.
     "DL": "delivered",
     "DE": "exception",  # Delivery exception.
     "SE": "exception",
@@ -90,7 +94,11 @@ FEDEX_EVENT_TYPE = {
 USPS_EVENT_CODE = {
     "MA": "carrier_assigned",  # Pre-shipment information sent to USPS.
     "GX": "carrier_assigned",  # Shipping label created, USPS awaiting item.
+    "NP": "carrier_assigned",  # Origin post is preparing the shipment.
     "03": "picked_up",  # Accepted: USPS in possession of the item.
+    "OA": "picked_up",  # Accepted at the USPS origin facility.
+    "EF": "in_transit",  # Departed a USPS facility.
+    "PC": "in_transit",  # Sorting complete.
     "10": "in_transit",
     "SF": "in_transit",
     "T1": "in_transit",
@@ -103,12 +111,40 @@ USPS_EVENT_CODE = {
     "01": "delivered",
 }
 
+# Canada Post tracking event identifiers.
+CANADAPOST_EVENT = {
+    "3000": "carrier_assigned",  # Order information received.
+    "2300": "picked_up",
+    "0100": "in_transit",  # Processed at a postal facility.
+    "0173": "exception",  # Customer addressing error; possible delay.
+    "0174": "out_for_delivery",
+    "0500": "out_for_delivery",
+    "1496": "delivered",
+    # The signature image of a delivery: recorded with the delivery itself.
+    "20": "delivered",
+}
+
+# EasyPost's normalised tracker statuses (its ``unknown`` and ``error`` say
+# nothing and stay unmapped).
+EASYPOST_STATUS = {
+    "pre_transit": "carrier_assigned",
+    "in_transit": "in_transit",
+    "out_for_delivery": "out_for_delivery",
+    "available_for_pickup": "available_for_pickup",
+    "delivered": "delivered",
+    "return_to_sender": "returned_to_sender",
+    "failure": "exception",
+    "cancelled": "cancelled",
+}
+
 # Code list name → shipment-status table, for seeding code mappings.
 STATUS_TABLES: dict[str, dict[str, str]] = {
     "carrier": GENERIC_STATUS,
     "ups": UPS_STATUS_TYPE,
     "fedex": FEDEX_EVENT_TYPE,
     "usps": USPS_EVENT_CODE,
+    "canadapost": CANADAPOST_EVENT,
+    "easypost": EASYPOST_STATUS,
 }
 
 

@@ -1,0 +1,1 @@
+"""Canada Post: the Web Services tracking-detail resource (XML)."""

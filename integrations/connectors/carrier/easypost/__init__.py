@@ -1,0 +1,1 @@
+"""EasyPost: an aggregator's Tracker objects and its tracker webhooks."""

@@ -1,0 +1,1 @@
+"""FedEx: Web Services TrackReply (XML, v7) and the Track API (REST JSON)."""

@@ -1,0 +1,170 @@
+"""The pieces every carrier mapping shares: a scan, its event and its problems.
+
+A carrier mapping reads its own body shape into ``Scan`` objects, one per
+tracking event, and hands them to ``event_from_scan``, which maps the code
+through the connection's code table and builds the canonical event. A scan
+that cannot be read raises ``Unusable`` with a stable problem code; the
+caller records it and goes on with the next scan (B05).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from integrations.events import Event, EventType, ParseResult, Problem
+from integrations.timezones import ResolvedTime, country_code_for
+
+if TYPE_CHECKING:
+    from integrations.mappings import CodeLookup
+
+_TYPE_BY_STATUS = {
+    "delivered": EventType.SHIPMENT_DELIVERED,
+    "exception": EventType.SHIPMENT_EXCEPTION,
+}
+
+
+class Unusable(Exception):
+    """A scan or body that cannot become an event, with its problem code."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+    @property
+    def problem(self) -> Problem:
+        """Return the problem customer service sees."""
+        return Problem(self.code, self.reason)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scan:
+    """One carrier scan, read out of its shape but not yet mapped."""
+
+    carrier_id: str
+    code: str
+    description: str
+    moment: ResolvedTime
+    city: str
+    state: str
+    country: str
+    reason: str = ""
+    signed_by: str = ""
+
+
+def add_problem(result: ParseResult, problem: Problem) -> None:
+    """Record a problem once: one renamed code across a history is one fix."""
+    if problem not in result.problems:
+        result.problems.append(problem)
+
+
+def event_from_scan(
+    scan: Scan,
+    *,
+    tracking_number: str,
+    source: str,
+    carrier_scac: str,
+    lookup: CodeLookup,
+) -> Event:
+    """Map a scan's code and build its canonical event.
+
+    An unmapped code raises ``Unusable``: it is never read as a default
+    status (B01).
+    """
+    status = lookup("shipment_status", source, scan.code)
+    if status is None:
+        carrier = carrier_scac or source
+        raise Unusable(
+            "unmapped_code", f"unmapped carrier code {scan.code} (carrier {carrier})"
+        )
+    reason = scan.reason
+    if reason:
+        # An unmapped reason is kept as sent: the status is what must not guess.
+        reason = lookup("exception_reason", source, reason) or reason
+
+    occurred_at = scan.moment.utc
+    data = {
+        "tracking_number": tracking_number,
+        "status": status,
+        "external_code": scan.code,
+        "description": scan.description,
+        "kind": "actual",
+        "occurred_at": occurred_at.isoformat(),
+        "tz_source": scan.moment.tz_source,
+        "city": scan.city,
+        "state": scan.state,
+        "country": country_code_for(scan.country) or scan.country,
+        "reason_code": reason,
+    }
+    if scan.signed_by and status == "delivered":
+        data["signed_by"] = scan.signed_by
+
+    return Event(
+        id=event_id(scan, tracking_number=tracking_number, source=source),
+        source=source,
+        type=_TYPE_BY_STATUS.get(status, EventType.SHIPMENT_MILESTONE),
+        subject=tracking_number,
+        time=occurred_at,
+        data=data,
+    )
+
+
+def event_id(scan: Scan, *, tracking_number: str, source: str) -> str:
+    """Return the carrier's event id, or a key that is stable across re-sends.
+
+    Carriers re-send their whole history on every push and poll (B02), so an
+    id-less scan is keyed on what identifies it: source, tracking number,
+    code, UTC instant and location. The location is case-folded because
+    carriers are not consistent about capitals between polls.
+    """
+    if scan.carrier_id:
+        return f"{tracking_number}:{scan.carrier_id}"
+    parts = [
+        source,
+        tracking_number,
+        scan.code.upper(),
+        scan.moment.utc.isoformat(),
+        scan.city.upper(),
+        scan.state.upper(),
+        (country_code_for(scan.country) or scan.country).upper(),
+    ]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+    return f"{tracking_number}:sha256-{digest[:32]}"
+
+
+def map_scans(
+    result: ParseResult,
+    scans: list[Scan | Unusable],
+    *,
+    tracking_number: str,
+    source: str,
+    carrier_scac: str,
+    lookup: CodeLookup,
+) -> None:
+    """Add an event or a problem to ``result`` for each read scan."""
+    for scan in scans:
+        if isinstance(scan, Unusable):
+            add_problem(result, scan.problem)
+            continue
+        try:
+            event = event_from_scan(
+                scan,
+                tracking_number=tracking_number,
+                source=source,
+                carrier_scac=carrier_scac,
+                lookup=lookup,
+            )
+        except Unusable as exc:
+            add_problem(result, exc.problem)
+        else:
+            result.events.append(event)
+
+
+def text(value: Any) -> str:
+    """Return a scalar as stripped text with single spaces; others become ''."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return " ".join(str(value).split())

@@ -1,0 +1,1 @@
+"""UPS: the Track API (REST JSON) and UPS-style activity webhooks."""

@@ -1,0 +1,1 @@
+"""USPS: the Web Tools Track/Confirm API (TrackResponse XML)."""

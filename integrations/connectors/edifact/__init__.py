@@ -1,0 +1,1 @@
+"""Connector for EDIFACT files: IFTSTA status reports and DESADV despatch advice."""
