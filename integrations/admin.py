@@ -7,9 +7,11 @@ changes them only through the replay services.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,11 +20,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from simple_history.admin import SimpleHistoryAdmin
 
 from api.models import WebhookSubscription
+from integrations.mappings import code_mapping_key, inbound_blocked_by
 from integrations.models import (
     AckWatch,
     CanonicalEvent,
@@ -34,6 +39,7 @@ from integrations.models import (
     X12ControlNumbers,
 )
 from integrations.outbox import outbox_message_replay
+from integrations.rotation import connection_rotate_inbound_secret
 from integrations.services import inbound_message_replay
 from shipments.admin import ReadOnlyAdminMixin
 
@@ -106,6 +112,12 @@ class ConnectionForm(forms.ModelForm):
         help_text=Connection._meta.get_field("base_url").help_text,
     )
 
+    oauth_token_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text="Where the hub obtains OAuth2 client-credentials tokens.",
+    )
+
     inbound_secret = forms.CharField(
         required=False,
         strip=False,
@@ -117,8 +129,8 @@ class ConnectionForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Secret the hub signs outbound messages with. "
-        "Leave blank to keep the current one.",
+        help_text="The API key, HMAC key or OAuth2 client secret, as the "
+        "outbound authentication needs. Leave blank to keep the current one.",
     )
 
     class Meta:
@@ -131,9 +143,19 @@ class ConnectionForm(forms.ModelForm):
             "scac",
             "base_url",
             "inbound_secret",
+            "secret_overlap_seconds",
+            "outbound_auth",
             "outbound_secret",
+            "api_key_header",
+            "oauth_token_url",
+            "oauth_client_id",
+            "oauth_scope",
             "timeout_seconds",
             "max_attempts",
+            "retry_base_seconds",
+            "retry_max_seconds",
+            "ack_window_minutes",
+            "queue",
             "breaker_threshold",
             "breaker_reset_seconds",
             "enabled",
@@ -144,6 +166,66 @@ class ConnectionForm(forms.ModelForm):
 
     def clean_outbound_secret(self) -> str:
         return self.cleaned_data["outbound_secret"] or self.instance.outbound_secret
+
+    def clean_api_key_header(self) -> str:
+        header = self.cleaned_data["api_key_header"]
+        if header and not _HEADER_NAME.fullmatch(header):
+            raise forms.ValidationError(
+                "A header name has letters, digits and hyphens only."
+            )
+        return header
+
+    def clean_queue(self) -> str:
+        queue = self.cleaned_data["queue"]
+        if not queue:
+            return queue
+        if not _QUEUE_NAME.fullmatch(queue):
+            raise forms.ValidationError(
+                "A queue name has lower-case letters, digits, dots, hyphens and "
+                "underscores, and starts with a letter or digit."
+            )
+        if queue in _SHARED_QUEUES:
+            # Outbound sends on these would wait behind inbound processing
+            # and beat tasks, which per-destination queues exist to prevent.
+            raise forms.ValidationError(
+                f"{queue} carries the hub's own tasks; choose an outbox queue "
+                "such as outbox.<name>."
+            )
+        return queue
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self._check_retry_policy(cleaned)
+        if cleaned.get("base_url"):
+            self._check_outbound_credentials(cleaned)
+        return cleaned
+
+    def _check_retry_policy(self, cleaned: dict[str, Any]) -> None:
+        base = cleaned.get("retry_base_seconds")
+        longest = cleaned.get("retry_max_seconds")
+        if base is not None and base < 1:
+            self.add_error("retry_base_seconds", "Wait at least one second.")
+        elif base is not None and longest is not None and longest < base:
+            self.add_error(
+                "retry_max_seconds", "The longest wait cannot be below the first."
+            )
+
+    def _check_outbound_credentials(self, cleaned: dict[str, Any]) -> None:
+        mode = cleaned.get("outbound_auth")
+        if mode == Connection.OutboundAuth.NONE:
+            return
+        if not cleaned.get("outbound_secret"):
+            self.add_error("outbound_secret", f"{_AUTH_LABELS[mode]} needs a secret.")
+        if mode == Connection.OutboundAuth.OAUTH2:
+            for name in ("oauth_token_url", "oauth_client_id"):
+                if not cleaned.get(name):
+                    self.add_error(name, "OAuth2 client credentials need this.")
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+_QUEUE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_SHARED_QUEUES = frozenset({"celery", "inbound"})
+_AUTH_LABELS = dict(Connection.OutboundAuth.choices)
 
 
 class WebhookSubscriptionInline(admin.TabularInline):
@@ -161,6 +243,8 @@ class WebhookSubscriptionInline(admin.TabularInline):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
+    readonly_fields = ["inbound_secret_rotated_at", "previous_secret_valid_until"]
+    actions = ["rotate_inbound_secret"]
     list_display = [
         "code",
         "name",
@@ -192,6 +276,53 @@ class ConnectionAdmin(admin.ModelAdmin):
         except CircuitBreaker.DoesNotExist:
             # A connection gets its breaker row on its first failed send.
             return CircuitBreaker.State.CLOSED
+
+    @admin.display(description="Previous inbound secret valid until")
+    def previous_secret_valid_until(self, obj: Connection) -> dt.datetime | None:
+        return _previous_valid_until(obj)
+
+    @admin.action(description="Rotate inbound secret", permissions=["change"])
+    def rotate_inbound_secret(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> TemplateResponse:
+        """Rotate each selected connection's secret and show the new ones once."""
+        rotated = []
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            connection, secret = connection_rotate_inbound_secret(connection_id=pk)
+            self.log_change(request, connection, "Rotated the inbound secret.")
+            rotated.append(
+                {
+                    "connection": connection,
+                    "secret": secret,
+                    "previous_valid_until": _previous_valid_until(connection),
+                }
+            )
+        logger.info(
+            "admin rotated %s inbound secret(s)",
+            len(rotated),
+            extra={"actor": request.user.get_username()},
+        )
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New inbound secrets",
+            "rotated": rotated,
+        }
+        response = TemplateResponse(
+            request, "admin/integrations/connection/secret_rotated.html", context
+        )
+        # The page holds secrets: no browser or proxy may keep a copy.
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _previous_valid_until(connection: Connection) -> dt.datetime | None:
+    if not (
+        connection.previous_inbound_secret and connection.inbound_secret_rotated_at
+    ):
+        return None
+    overlap = dt.timedelta(seconds=connection.secret_overlap_seconds)
+    return connection.inbound_secret_rotated_at + overlap
 
 
 @admin.register(X12ControlNumbers)
@@ -428,7 +559,9 @@ class OutboxMessageAdmin(AuditTrailAdmin):
 
 
 @admin.register(CodeMapping)
-class CodeMappingAdmin(admin.ModelAdmin):
+class CodeMappingAdmin(SimpleHistoryAdmin):
+    """Edit mappings; every change is kept and shown under History."""
+
     list_display = [
         "source",
         "category",
@@ -441,6 +574,59 @@ class CodeMappingAdmin(admin.ModelAdmin):
     list_editable = ["external_code", "canonical_value"]
     list_filter = ["source", "category"]
     search_fields = ["external_code", "canonical_value", "description"]
+    history_list_display = ["canonical_value", "external_code", "description"]
+    actions = ["replay_blocked"]
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        """Let whoever may replay inbound messages replay these."""
+        return request.user.has_perm("integrations.change_inboundmessage")
+
+    @admin.action(
+        description="Replay every message this mapping blocked",
+        permissions=["replay"],
+    )
+    def replay_blocked(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Replay the needs-attention messages each selected mapping blocked."""
+        keys = [code_mapping_key(mapping) for mapping in queryset]
+        ids = sorted(
+            {pk for key in keys for pk in _blocked_ids(key)},
+        )
+        count = inbound_message_replay(message_ids=ids) if ids else 0
+        logger.info(
+            "admin replay of %s message(s) blocked by mappings",
+            count,
+            extra={"actor": request.user.get_username(), "keys": keys},
+        )
+        for mapping in queryset:
+            self.log_change(request, mapping, "Replayed the messages it blocked.")
+        self.message_user(
+            request,
+            f"Replayed {count} message(s) blocked by {len(keys)} mapping(s).",
+            messages.SUCCESS,
+        )
+
+
+def _blocked_ids(key: str) -> list[int]:
+    return list(inbound_blocked_by(key=key).values_list("pk", flat=True))
+
+
+@admin.register(CodeMapping.history.model)
+class HistoricalCodeMappingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every version of every mapping: who changed what, and when."""
+
+    list_display = [
+        "history_date",
+        "history_type",
+        "source",
+        "category",
+        "external_code",
+        "canonical_value",
+        "history_user",
+    ]
+    list_filter = ["history_type", "category", "source"]
+    list_select_related = ["history_user"]
+    search_fields = ["external_code", "canonical_value"]
+    date_hierarchy = "history_date"
 
 
 # The subscriptions' partners are connections, so they are kept here beside

@@ -90,11 +90,14 @@ class Problem:
     ``invalid_value`` (one bad field), ``invalid_message`` (the body is not
     the expected shape), ``invalid_envelope`` (an EDI envelope fails its
     checks), ``unsupported_document``;
-    ``reason`` is the sentence customer service reads.
+    ``reason`` is the sentence customer service reads; ``key`` names what
+    must be fixed for a replay to succeed, such as
+    ``mapping:<source>:<category>:<external code>``, or is empty.
     """
 
     code: str
     reason: str
+    key: str = ""
 
 
 @dataclasses.dataclass

@@ -1,6 +1,7 @@
 """Connections, the inbound log, canonical events, the outbox and mappings."""
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class Connection(models.Model):
@@ -159,6 +160,14 @@ class InboundMessage(models.Model):
         null=True, blank=True, help_text="When a worker was last asked to process it."
     )
     error = models.TextField(blank=True)
+    blocked_by = models.CharField(
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text="What keeps the message in needs attention, as a key such as "
+        "mapping:<source>:<category>:<external code>; replay by this key once "
+        "the cause is fixed.",
+    )
     correlation_id = models.CharField(max_length=60, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -285,6 +294,10 @@ class CodeMapping(models.Model):
     canonical_value = models.CharField(max_length=60)
     description = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Every change is kept (who, when, before and after), so a wrong mapping
+    # can be traced to the edit that introduced it.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["source", "category", "external_code"]

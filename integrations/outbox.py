@@ -14,6 +14,7 @@ import json
 import logging
 import random
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from celery import current_app
@@ -22,9 +23,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations import signing
 from integrations.breaker import breaker_admit, breaker_record
 from integrations.models import Connection, OutboxMessage
+from integrations.outbound_auth import (
+    OutboundAuthError,
+    oauth2_forget_token,
+    outbound_auth_headers,
+)
+from integrations.retry import (
+    Uniform,
+    backoff_seconds,
+    retry_after_seconds,
+    retry_policy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +85,7 @@ def outbox_queue_dispatch(*, message: OutboxMessage) -> None:
     A broker failure is logged, not raised: the row stays due and the
     sweeper queues it once the broker is back.
     """
-    queue = f"outbox.{message.destination.code}"
+    queue = message.destination.queue_name
     try:
         current_app.send_task(DISPATCH_TASK, args=[message.pk], queue=queue)
     except Exception:  # noqa: BLE001 - the sweeper covers any publish failure
@@ -85,13 +96,22 @@ def outbox_queue_dispatch(*, message: OutboxMessage) -> None:
         )
 
 
-def outbox_backoff(*, attempt: int) -> dt.timedelta:
-    """Return the wait before the next attempt: exponential, capped, jittered."""
-    base = settings.WAYBILL_OUTBOX_BACKOFF_BASE
-    ceiling = min(settings.WAYBILL_OUTBOX_BACKOFF_CAP, base * 2 ** max(attempt - 1, 0))
-    # Jitter spreads retries of many messages that failed together, so a
-    # recovering receiver is not hit by all of them in the same second.
-    return dt.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+def outbox_backoff(
+    *,
+    attempt: int,
+    connection: Connection | None = None,
+    uniform: Uniform = random.uniform,
+) -> dt.timedelta:
+    """Return the wait before the next attempt: exponential, capped, jittered.
+
+    The destination's retry policy applies (``integrations.retry``); without
+    a connection, the settings' base and cap.
+    """
+    base, cap = retry_policy(connection)
+    seconds = backoff_seconds(
+        attempt=attempt, base_seconds=base, max_seconds=cap, uniform=uniform
+    )
+    return dt.timedelta(seconds=seconds)
 
 
 def outbox_dispatch(*, message_id: int) -> OutboxMessage | None:
@@ -143,7 +163,9 @@ def _claim(*, message_id: int) -> OutboxMessage | None:
             message.save(update_fields=["next_attempt_at", "queued_at"])
             return None
         message.attempts += 1
-        message.next_attempt_at = now + outbox_backoff(attempt=message.attempts)
+        message.next_attempt_at = now + outbox_backoff(
+            attempt=message.attempts, connection=message.destination
+        )
         # Once claimed, the retry time alone decides when the sweeper acts.
         message.queued_at = None
         message.save(update_fields=["attempts", "next_attempt_at", "queued_at"])
@@ -168,27 +190,78 @@ def _post(*, message: OutboxMessage) -> tuple[int | None, str]:
     if not destination.enabled:
         return None, f"connection {destination.code} is disabled"
     body = outbox_request_body(message=message)
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "Idempotency-Key": message.idempotency_key,
-        **signing.signed_headers(
-            destination.outbound_secret, message.idempotency_key, body
-        ),
-    }
-    url = destination.base_url.rstrip("/") + "/events"
     try:
-        response = requests.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=destination.timeout_seconds,
-            allow_redirects=False,
-        )
+        response = _send(message=message, body=body)
+        if response.status_code == 401 and destination.outbound_auth == _OAUTH2:
+            # A token can be revoked or expire early: fetch a new one and try
+            # once more; a second 401 is the receiver's answer.
+            oauth2_forget_token(connection=destination)
+            response = _send(message=message, body=body, fresh_token=True)
+    except OutboundAuthError as exc:
+        return None, str(exc)
     except requests.RequestException as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
         return response.status_code, ""
-    return response.status_code, f"HTTP {response.status_code}: {response.text[:300]}"
+    _defer_as_asked(message=message, response=response)
+    return response.status_code, _failure_text(response)
+
+
+_OAUTH2 = Connection.OutboundAuth.OAUTH2
+
+
+def _send(
+    *, message: OutboxMessage, body: bytes, fresh_token: bool = False
+) -> requests.Response:
+    """POST the body once with the destination's credentials.
+
+    Redirects are never followed: a 3xx counts as a failed attempt, so a
+    moved endpoint is fixed by a person rather than followed blindly.
+    """
+    destination = message.destination
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Idempotency-Key": message.idempotency_key,
+        **outbound_auth_headers(
+            connection=destination,
+            message_id=message.idempotency_key,
+            body=body,
+            fresh=fresh_token,
+        ),
+    }
+    return requests.post(
+        destination.base_url.rstrip("/") + "/events",
+        data=body,
+        headers=headers,
+        timeout=destination.timeout_seconds,
+        allow_redirects=False,
+    )
+
+
+def _failure_text(response: requests.Response) -> str:
+    status = response.status_code
+    if 300 <= status < 400:
+        # Only the target's host and path: a query string may carry secrets.
+        target = urlsplit(response.headers.get("Location", ""))
+        where = f"{target.netloc}{target.path}" or "nowhere"
+        return f"HTTP {status}: redirect to {where} not followed"
+    return f"HTTP {status}: {response.text[:300]}"
+
+
+def _defer_as_asked(*, message: OutboxMessage, response: requests.Response) -> None:
+    """Honour a 429's or 503's Retry-After: no next attempt before it."""
+    header = response.headers.get("Retry-After")
+    if response.status_code not in (429, 503) or not header:
+        return
+    now = timezone.now()
+    wait = retry_after_seconds(header, now=now)
+    if wait is None:
+        return
+    # The receiver's wait is capped by the destination's longest delay, so a
+    # wild value cannot park a message for months.
+    _, longest = retry_policy(message.destination)
+    not_before = now + dt.timedelta(seconds=min(wait, max(longest, 1.0)))
+    message.next_attempt_at = max(message.next_attempt_at, not_before)
 
 
 def _record_outcome(
@@ -226,10 +299,47 @@ def _record_outcome(
         logger.warning(
             "outbox attempt failed, retry scheduled: %s", error, extra=log_context
         )
-    message.save(update_fields=["state", "last_error", "errors", "response_status"])
-    if message.state == OutboxMessage.State.DEAD:
+    message.save(
+        update_fields=[
+            "state",
+            "last_error",
+            "errors",
+            "response_status",
+            "next_attempt_at",
+        ]
+    )
+    if status == 410:
+        _endpoint_gone(message=message)
+    elif message.state == OutboxMessage.State.DEAD:
         _open_dead_letter_case(message=message)
     return message
+
+
+def _endpoint_gone(*, message: OutboxMessage) -> None:
+    """Disable a destination that answered 410 Gone and open one case for it.
+
+    410 says the endpoint was removed on purpose: sending more only adds
+    noise, so the connection stops (in both directions) until someone
+    re-enables it with a new address; its dead messages can then be replayed.
+    """
+    from operations.services import case_open
+
+    destination = message.destination
+    Connection.objects.filter(pk=destination.pk).update(enabled=False)
+    destination.enabled = False
+    logger.error(
+        "outbound endpoint gone, connection disabled",
+        extra={"connection": destination.code, "message_id": message.pk},
+    )
+    case_open(
+        kind="endpoint_gone",
+        dedupe_key=f"endpoint_gone:{destination.code}",
+        title=f"{destination.code} answered 410 Gone: connection disabled",
+        detail=f"{message.type} {message.subject}: {message.last_error}\n"
+        "Fix the base URL, re-enable the connection, then replay its dead "
+        "messages.",
+        outbox_message=message,
+    )
 
 
 def _open_dead_letter_case(*, message: OutboxMessage) -> None:

@@ -25,7 +25,11 @@ from django.utils import timezone
 from integrations.errors import EventRejected
 from integrations.events import Event, ParseResult, Problem
 from integrations.handlers import HANDLERS
-from integrations.mappings import CodeLookup, code_lookup_for_message
+from integrations.mappings import (
+    CodeLookup,
+    blocked_by_first_key,
+    code_lookup_for_message,
+)
 from integrations.models import CanonicalEvent, Connection, InboundMessage
 from operations.services import case_open, case_resolve
 
@@ -236,7 +240,7 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
 def _parse_and_apply(message: InboundMessage) -> list[Problem]:
     lookup = code_lookup_for_message()
     parsed = inbound_parse(message=message, lookup=lookup)
-    problems = list(parsed.problems)
+    problems = lookup.with_keys(parsed.problems)
     for event in parsed.events:
         problem = event_apply(event=event, message=message)
         if problem is not None:
@@ -394,6 +398,7 @@ def _record_outcome(message: InboundMessage, *, problems: list[Problem]) -> None
     message.processed_at = timezone.now()
     message.next_attempt_at = None
     context = {"connection": message.connection.code, "message_id": message.pk}
+    message.blocked_by = blocked_by_first_key(problems)
     if problems:
         message.state = InboundMessage.State.NEEDS_ATTENTION
         message.error = "\n".join(problem.reason for problem in problems)
@@ -421,6 +426,7 @@ def _record_outcome(message: InboundMessage, *, problems: list[Problem]) -> None
             "processed_at",
             "next_attempt_at",
             "correlation_id",
+            "blocked_by",
         ]
     )
 

@@ -10,6 +10,7 @@ so the simulators can use it too.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import time
@@ -76,3 +77,24 @@ def verify(
         if any(hmac.compare_digest(expected, candidate) for candidate in offered):
             return
     raise SignatureError("no signature matches")
+
+
+def accepted_secrets(
+    current: str,
+    previous: str,
+    rotated_at: dt.datetime | None,
+    overlap_seconds: int,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Return the secrets an inbound delivery may be signed with, newest first.
+
+    After a rotation the previous secret stays valid for ``overlap_seconds``,
+    so a sender can switch without losing deliveries. An empty secret is
+    never offered: a connection without one accepts no signature at all.
+    """
+    secrets = [current] if current else []
+    if previous and rotated_at is not None:
+        moment = dt.datetime.now(dt.UTC) if now is None else now
+        if (moment - rotated_at).total_seconds() <= overlap_seconds:
+            secrets.append(previous)
+    return secrets

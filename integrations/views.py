@@ -155,7 +155,12 @@ def _authenticated(
         )
     try:
         signing.verify(
-            [connection.inbound_secret],
+            signing.accepted_secrets(
+                connection.inbound_secret,
+                connection.previous_inbound_secret,
+                connection.inbound_secret_rotated_at,
+                connection.secret_overlap_seconds,
+            ),
             message_id,
             request.headers.get(signing.TIMESTAMP_HEADER, ""),
             request.headers.get(signing.SIGNATURE_HEADER, ""),

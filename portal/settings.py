@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "integrations",
     "operations",
     "api",
+    "simple_history",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -217,6 +219,11 @@ WAYBILL_INBOUND_BACKLOG_LIMIT = env.int("WAYBILL_INBOUND_BACKLOG_LIMIT", default
 WAYBILL_OUTBOX_MAX_ATTEMPTS = env.int("WAYBILL_OUTBOX_MAX_ATTEMPTS", default=8)
 WAYBILL_OUTBOX_BACKOFF_BASE = env.float("WAYBILL_OUTBOX_BACKOFF_BASE", default=2.0)
 WAYBILL_OUTBOX_BACKOFF_CAP = env.float("WAYBILL_OUTBOX_BACKOFF_CAP", default=300.0)
+# Each connection has its own retry policy; setting either variable above
+# replaces every connection's, so end-to-end runs retry within seconds.
+WAYBILL_OUTBOX_BACKOFF_OVERRIDE = (
+    "WAYBILL_OUTBOX_BACKOFF_BASE" in env or "WAYBILL_OUTBOX_BACKOFF_CAP" in env
+)
 WAYBILL_HTTP_TIMEOUT = env.float("WAYBILL_HTTP_TIMEOUT", default=5.0)
 
 REST_FRAMEWORK = {

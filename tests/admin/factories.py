@@ -372,6 +372,17 @@ class LaneFallbackRuleFactory(factory.django.DjangoModelFactory):
     carrier = factory.SubFactory(CarrierFactory)
 
 
+class HistoricalCodeMappingFactory(factory.django.DjangoModelFactory):
+    """A mapping's history row, as saving a mapping records it."""
+
+    class Meta:
+        model = CodeMapping.history.model
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object) -> object:
+        return CodeMappingFactory.create(**kwargs).history.get()
+
+
 class ExceptionCaseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ExceptionCase
@@ -435,6 +446,7 @@ FACTORIES: dict[type, type[factory.django.DjangoModelFactory]] = {
         CanonicalEventFactory,
         OutboxMessageFactory,
         CodeMappingFactory,
+        HistoricalCodeMappingFactory,
         ExceptionCaseFactory,
         LaneFallbackRuleFactory,
         WebhookSubscriptionFactory,

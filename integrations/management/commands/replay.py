@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from integrations.mappings import inbound_blocked_by
 from integrations.models import InboundMessage, OutboxMessage
 from integrations.outbox import outbox_message_replay
 from integrations.services import inbound_message_replay
@@ -26,11 +27,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--connection", help="Limit --state to one connection code."
         )
+        parser.add_argument(
+            "--blocked-by",
+            help="Inbound only: every message in needs_attention that this key "
+            "blocked, e.g. mapping:carrier-crx:shipment_status:DLV2 (a '*' "
+            "source matches every connection).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         direction = options["direction"]
         ids = self._select(direction, options)
-        if not ids:
+        # A key that blocks nothing (any more) is an answer, not a mistake.
+        if not ids and not options["blocked_by"]:
             raise CommandError("no messages selected: give ids or --state")
         if direction == "inbound":
             count = inbound_message_replay(message_ids=ids)
@@ -41,6 +49,11 @@ class Command(BaseCommand):
     def _select(self, direction: str, options: dict) -> list[int]:
         if options["ids"]:
             return list(options["ids"])
+        if options["blocked_by"]:
+            if direction != "inbound":
+                raise CommandError("--blocked-by selects inbound messages only")
+            rows = inbound_blocked_by(key=options["blocked_by"])
+            return list(rows.values_list("pk", flat=True))
         if not options["state"]:
             return []
         if direction == "inbound":
