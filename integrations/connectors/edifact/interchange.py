@@ -67,7 +67,10 @@ def component(elements: Elements, position: int, index: int = 0) -> str:
 
 def parse_interchange(raw: bytes) -> Interchange:
     """Read a file into its interchange; raise ``EnvelopeError`` if unreadable."""
-    segments = _segments(_unwrapped(_decoded(raw)))
+    text = _unwrapped(_decoded(raw))
+    if not text.startswith(("UNA", "UNB")):
+        raise EnvelopeError("no UNB interchange header: not an EDIFACT interchange")
+    segments = _segments(text)
     if not segments or segments[0][0] != "UNB":
         raise EnvelopeError("no UNB interchange header: not an EDIFACT interchange")
 
