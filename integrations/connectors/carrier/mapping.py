@@ -38,6 +38,7 @@ from integrations.connectors.carrier.scans import (
 )
 from integrations.connectors.carrier.ups import mapping as ups
 from integrations.connectors.carrier.usps import mapping as usps
+from integrations.connectors.carrier.xml import local, parse_xml
 from integrations.events import ParseResult
 from integrations.timezones import TimestampError, resolve_event_time
 
@@ -56,6 +57,7 @@ CARRIER_PARSERS: dict[str, CarrierParser] = {
 }
 
 _Reader = Callable[[Any, str], Scan]
+_BOM = b"\xef\xbb\xbf"
 
 
 def carrier_parser_for(connection_code: str) -> CarrierParser:
@@ -111,10 +113,17 @@ def _read(reader: _Reader, item: Any, label: str) -> Scan | Unusable:
 
 
 def _batches(body: bytes) -> list[tuple[str, list[Any], _Reader]]:
+    if body.removeprefix(_BOM).lstrip()[:1] == b"<":
+        raise Unusable("unsupported_document", _xml_refusal(body))
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Unusable("invalid_message", f"body is not JSON: {exc}") from exc
+    standard = _foreign_standard(document)
+    if standard:
+        raise Unusable(
+            "unsupported_document", f"{standard} is not a document this hub accepts"
+        )
     if not isinstance(document, dict):
         raise Unusable("invalid_message", "body must be a JSON object")
     if "trackResponse" in document:
@@ -138,6 +147,46 @@ def _batches(body: bytes) -> list[tuple[str, list[Any], _Reader]]:
         raise Unusable("invalid_message", f"{key} must be a JSON array")
 
     return [(tracking_number, document[key], reader)]
+
+
+def _xml_refusal(body: bytes) -> str:
+    """Name an XML body sent where JSON tracking events are read."""
+    root = parse_xml(body.removeprefix(_BOM), carrier="carrier")
+    if local(root) == "EPCISDocument":
+        return "GS1 EPCIS document (XML) is not a document this hub accepts"
+    return (
+        f"XML document <{local(root)}> is not a document this hub accepts "
+        "on this connection, which reads JSON tracking events"
+    )
+
+
+def _foreign_standard(document: Any) -> str:
+    """Return the name of a known standard a JSON body follows, or ''.
+
+    GS1 EPCIS (item-level supply-chain visibility) and DCSA Track & Trace
+    (container and vessel events keyed by booking, bill of lading and
+    equipment) describe objects the hub does not track: its shipments are
+    parcels known by carrier tracking number. They are refused by name, so
+    the reason says what arrived rather than which key was missing.
+    """
+    if isinstance(document, dict):
+        if document.get("type") == "EPCISDocument" or "epcisBody" in document:
+            return "GS1 EPCIS document"
+        events = document.get("events")
+        if isinstance(events, list) and any(map(_is_dcsa_event, events)):
+            return "DCSA Track & Trace 3 event list"
+    if isinstance(document, list) and any(map(_is_dcsa_event, document)):
+        return "DCSA Track & Trace 2 event list"
+    return ""
+
+
+def _is_dcsa_event(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    classification = item.get("eventClassification")
+    return "eventClassifierCode" in item or (
+        isinstance(classification, dict) and "eventClassifierCode" in classification
+    )
 
 
 def _read_generic(item: Any, label: str) -> Scan:

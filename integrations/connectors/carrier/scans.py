@@ -79,7 +79,9 @@ def event_from_scan(
         raise Unusable(
             "unmapped_code", f"unmapped carrier code {scan.code} (carrier {carrier})"
         )
-    reason = scan.reason
+    # A reason belongs to an exception; carriers also stamp routine scans
+    # with remarks (FedEx "left at front door"), which are not reasons.
+    reason = scan.reason if status == "exception" else ""
     if reason:
         # An unmapped reason is kept as sent: the status is what must not guess.
         reason = lookup("exception_reason", source, reason) or reason

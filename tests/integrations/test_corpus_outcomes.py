@@ -1,0 +1,475 @@
+"""Every shared corpus file outside X12 becomes events or a problem with a reason.
+
+Each file is fed to the connector of the connection it would arrive on, with
+the code tables the hub seeds. Carrier files of carriers the hub has a
+connector for go to that connector (``carrier-<name>``); files of carriers it
+has none for, and the DCSA and EPCIS documents, arrive on a generic carrier
+connection; CloudEvents documents arrive on a hub connection (the TMS), which
+reads CloudEvents; EDIFACT comes through the EDIFACT file drop. X12 is
+covered in test_x12_corpus.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from integrations.connectors.carrier.codes import static_lookup
+from integrations.connectors.carrier.mapping import parse_carrier_webhook
+from integrations.connectors.edifact.mapping import parse_edifact_file
+from integrations.connectors.hub.mapping import parse_webhook
+from integrations.seeding import _tables
+
+CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
+FOLDERS = ("carrier-tracking", "edifact", "webhooks", "standards")
+UTC = dt.UTC
+
+if not CORPUS.is_dir():
+    pytest.skip(f"the shared corpus is not at {CORPUS}", allow_module_level=True)
+
+LOOKUP = static_lookup(
+    {(category, source): table for source, category, table in _tables()}
+)
+
+MILESTONE = "shipment.milestone"
+DELIVERED = "shipment.delivered"
+EXCEPTION = "shipment.exception"
+PACKED = "shipment.packed"
+
+NOT_JSON_TRACKING = ("invalid_message", "tracking_number is missing")
+NOT_AN_OBJECT = ("invalid_message", "body must be a JSON object")
+EPCIS_JSON = (
+    "unsupported_document",
+    "GS1 EPCIS document is not a document this hub accepts",
+)
+EPCIS_XML = (
+    "unsupported_document",
+    "GS1 EPCIS document (XML) is not a document this hub accepts",
+)
+DCSA_2 = (
+    "unsupported_document",
+    "DCSA Track & Trace 2 event list is not a document this hub accepts",
+)
+DCSA_3 = (
+    "unsupported_document",
+    "DCSA Track & Trace 3 event list is not a document this hub accepts",
+)
+CE_CONFORMANCE = (
+    "invalid_message",
+    "missing CloudEvents attribute(s): id, type, subject, time, data",
+)
+EDIFACT_INVOIC = (
+    "unsupported_document",
+    "EDIFACT INVOIC (invoice) is not a document this hub accepts",
+)
+EDIFACT_ORDERS = (
+    "unsupported_document",
+    "EDIFACT ORDERS (purchase order) is not a document this hub accepts",
+)
+USPS_NOT_FOUND = (
+    "The Postal Service could not locate the tracking information for your "
+    "request. Please verify your tracking number and try again later."
+)
+
+# file → (connection, event types with counts, problems as (code, reason)).
+OUTCOMES: dict[str, tuple[str, dict[str, int], list[tuple[str, str]]]] = {
+    "carrier-tracking/aftership-error-pyaftership.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/aftership-get-trackings-pyaftership.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/australiapost-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/canadapost-track-activeshipping-en.xml": (
+        "carrier-canadapost",
+        {DELIVERED: 4, MILESTONE: 5, EXCEPTION: 1},
+        [],
+    ),
+    "carrier-tracking/canadapost-track-activeshipping-error.xml": (
+        "carrier-canadapost",
+        {},
+        [("unknown_reference", "Canada Post answered 004: No Pin History")],
+    ),
+    "carrier-tracking/canadapost-track-activeshipping-fr.xml": (
+        "carrier-canadapost",
+        {DELIVERED: 4, MILESTONE: 5, EXCEPTION: 1},
+        [],
+    ),
+    "carrier-tracking/dhl-express-mydhl-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/dhl-unified-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/easypost-tracker-retrieve.json": (
+        "carrier-easypost",
+        {MILESTONE: 2},
+        [],
+    ),
+    "carrier-tracking/fedex-track-activeshipping-blank-state-japan.xml": (
+        "carrier-fedex",
+        {DELIVERED: 1},
+        [],
+    ),
+    "carrier-tracking/fedex-track-activeshipping-delivered-door.xml": (
+        "carrier-fedex",
+        {DELIVERED: 1, MILESTONE: 9},
+        [],
+    ),
+    "carrier-tracking/fedex-track-activeshipping-delivered-facility.xml": (
+        "carrier-fedex",
+        {DELIVERED: 1, MILESTONE: 14, EXCEPTION: 4},
+        [],
+    ),
+    "carrier-tracking/fedex-track-activeshipping-delivered-signature.xml": (
+        "carrier-fedex",
+        {DELIVERED: 1, MILESTONE: 10},
+        [],
+    ),
+    "carrier-tracking/fedex-track-activeshipping-exception.xml": (
+        "carrier-fedex",
+        {EXCEPTION: 1, MILESTONE: 7},
+        [],
+    ),
+    "carrier-tracking/fedex-track-activeshipping-missing-status.xml": (
+        "carrier-fedex",
+        {},
+        [("invalid_value", "FedEx 123456789012: no scan events and no status code")],
+    ),
+    "carrier-tracking/fedex-track-activeshipping-multiple-results.xml": (
+        "carrier-fedex",
+        {},
+        [
+            (
+                "unknown_reference",
+                "FedEx tracking number 123456789012 matches 3 shipments "
+                "(DuplicateWaybill); choose one by its unique identifier",
+            )
+        ],
+    ),
+    "carrier-tracking/fedex-track-karrio.json": (
+        "carrier-fedex",
+        {MILESTONE: 1},
+        [
+            (
+                "unknown_reference",
+                "FedEx 39936862321: Tracking number cannot be found. Please correct "
+                "the tracking number and try again.",
+            )
+        ],
+    ),
+    "carrier-tracking/gls-track-karrio.json": ("carrier-crx", {}, [NOT_JSON_TRACKING]),
+    "carrier-tracking/hermes-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/laposte-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/seko-track-karrio.json": ("carrier-crx", {}, [NOT_AN_OBJECT]),
+    "carrier-tracking/sendle-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/shipengine-track-induction.json": (
+        "carrier-crx",
+        {},
+        [("invalid_value", "event 0: code is missing")],
+    ),
+    "carrier-tracking/smartkargo-air-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_AN_OBJECT],
+    ),
+    "carrier-tracking/spring-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/stamps-track-activeshipping-soap.xml": (
+        "carrier-crx",
+        {},
+        [
+            (
+                "unsupported_document",
+                "XML document <Envelope> is not a document this hub accepts on "
+                "this connection, which reads JSON tracking events",
+            )
+        ],
+    ),
+    "carrier-tracking/teleship-track-karrio.json": (
+        "carrier-crx",
+        {},
+        [NOT_JSON_TRACKING],
+    ),
+    "carrier-tracking/ups-track-karrio.json": (
+        "carrier-ups",
+        {DELIVERED: 1, MILESTONE: 1},
+        [],
+    ),
+    "carrier-tracking/usps-track-activeshipping-alt.xml": (
+        "carrier-usps",
+        {MILESTONE: 1},
+        [
+            (
+                "invalid_value",
+                "9102901000462189604217 event 1: EventDate/EventTime ' ' "
+                "is not a timestamp",
+            )
+        ],
+    ),
+    "carrier-tracking/usps-track-activeshipping-batch.xml": (
+        "carrier-usps",
+        {DELIVERED: 2, MILESTONE: 10},
+        [
+            ("unknown_reference", f"USPS 9405510ee200828613653750: {USPS_NOT_FOUND}"),
+            ("unknown_reference", "USPS CJ422417033US: Duplicate"),
+        ],
+    ),
+    "carrier-tracking/usps-track-activeshipping-delivered.xml": (
+        "carrier-usps",
+        {DELIVERED: 1, MILESTONE: 9},
+        [],
+    ),
+    "carrier-tracking/usps-track-activeshipping-failure.xml": (
+        "carrier-usps",
+        {},
+        [("unknown_reference", f"USPS 9102901000462189604217: {USPS_NOT_FOUND}")],
+    ),
+    "carrier-tracking/usps-track-karrio.json": (
+        "carrier-usps",
+        {},
+        [("invalid_message", "USPS body is not XML: syntax error: line 1, column 0")],
+    ),
+    "edifact/DESADV-bots-eancom-multi.edi": ("edi-edifact", {PACKED: 3}, []),
+    "edifact/INVOIC-pydifact-d97a.edi": ("edi-edifact", {}, [EDIFACT_INVOIC]),
+    "edifact/INVOIC-pydifact-trailing-component-sep.edi": (
+        "edi-edifact",
+        {},
+        [EDIFACT_INVOIC],
+    ),
+    "edifact/INVOIC-staedi-d97b-una.edi": ("edi-edifact", {}, [EDIFACT_INVOIC]),
+    "edifact/INVOIC-staedi-wrapped-custom-una.edi": (
+        "edi-edifact",
+        {},
+        [EDIFACT_INVOIC],
+    ),
+    "edifact/ORDERS-oca-eancom-amazon-1.edi": ("edi-edifact", {}, [EDIFACT_ORDERS]),
+    "edifact/ORDERS-oca-eancom-placeholder-gln.edi": (
+        "edi-edifact",
+        {},
+        [EDIFACT_ORDERS],
+    ),
+    "edifact/ORDERS-pydifact-eancom-no-unz.edi": ("edi-edifact", {}, [EDIFACT_ORDERS]),
+    "edifact/ORDERS-pydifact-unoc-no-unz.edi": ("edi-edifact", {}, [EDIFACT_ORDERS]),
+    "edifact/ORDERS-pydifact-wikipedia-de.edi": ("edi-edifact", {}, [EDIFACT_ORDERS]),
+    "edifact/ORDERS-staedi-ung-group.edi": ("edi-edifact", {}, [EDIFACT_ORDERS]),
+    "webhooks/easypost-event-retrieve-no-result.json": (
+        "carrier-easypost",
+        {},
+        [
+            (
+                "invalid_message",
+                "EasyPost tracker.created event evt_ad2365c22d1511f0b5364ffbb3e7a1f1 "
+                "carries no tracker",
+            )
+        ],
+    ),
+    "webhooks/easypost-tracker-updated-event-body.json": (
+        "carrier-easypost",
+        {MILESTONE: 7},
+        [],
+    ),
+    "webhooks/teleship-webhook-karrio.json": ("carrier-crx", {}, [NOT_JSON_TRACKING]),
+    "standards/cloudevents-invalid-events.json": ("tms", {}, [CE_CONFORMANCE]),
+    "standards/cloudevents-valid-events.json": ("tms", {}, [CE_CONFORMANCE]),
+    "standards/cloudevents-valid-events.xml": (
+        "tms",
+        {},
+        [("invalid_message", "body is not JSON: Expecting value: line 1 column 1")],
+    ),
+    "standards/dcsa-tnt-220-response-wrong-attribute-values.json": (
+        "carrier-crx",
+        {},
+        [DCSA_2],
+    ),
+    "standards/dcsa-tnt-220-response-wrong-date-times.json": (
+        "carrier-crx",
+        {},
+        [DCSA_2],
+    ),
+    "standards/dcsa-tnt-220-response-wrong-event-ids.json": (
+        "carrier-crx",
+        {},
+        [DCSA_2],
+    ),
+    "standards/dcsa-tnt-220-response.json": ("carrier-crx", {}, [DCSA_2]),
+    "standards/dcsa-tnt-300-request-iot.json": ("carrier-crx", {}, [DCSA_3]),
+    "standards/dcsa-tnt-300-request-reefer.json": ("carrier-crx", {}, [DCSA_3]),
+    "standards/dcsa-tnt-300-request-transport.json": ("carrier-crx", {}, [DCSA_3]),
+    "standards/dcsa-tnt-300-response.json": ("carrier-crx", {}, [DCSA_3]),
+    "standards/epcis2-aggregationevent-9.6.3.jsonld": ("carrier-crx", {}, [EPCIS_JSON]),
+    "standards/epcis2-association-sensor.xml": ("carrier-crx", {}, [EPCIS_XML]),
+    "standards/epcis2-error-declaration-corrective.jsonld": (
+        "carrier-crx",
+        {},
+        [EPCIS_JSON],
+    ),
+    "standards/epcis2-identical-hash-1.xml": ("carrier-crx", {}, [EPCIS_XML]),
+    "standards/epcis2-identical-hash-2.xml": ("carrier-crx", {}, [EPCIS_XML]),
+    "standards/epcis2-identical-hash-7.json": ("carrier-crx", {}, [EPCIS_JSON]),
+    "standards/epcis2-objectevent-9.6.1.jsonld": ("carrier-crx", {}, [EPCIS_JSON]),
+    "standards/epcis2-objectevent-9.6.1.xml": ("carrier-crx", {}, [EPCIS_XML]),
+    "standards/epcis2-objectevent-all-fields.jsonld": ("carrier-crx", {}, [EPCIS_JSON]),
+    "standards/epcis2-sensordata-1.jsonld": ("carrier-crx", {}, [EPCIS_JSON]),
+    "standards/epcis2-transactionevents.jsonld": ("carrier-crx", {}, [EPCIS_JSON]),
+}
+
+
+def _parse(name: str):
+    connection = OUTCOMES[name][0]
+    body = (CORPUS / name).read_bytes()
+    if connection == "edi-edifact":
+        return parse_edifact_file(body, source=connection, lookup=LOOKUP)
+    if connection == "tms":
+        return parse_webhook(body, connection_code=connection, lookup=LOOKUP)
+    return parse_carrier_webhook(
+        body, source=connection, carrier_scac="", lookup=LOOKUP
+    )
+
+
+def test_every_corpus_file_has_an_outcome():
+    on_disk = {
+        f"{folder}/{path.name}"
+        for folder in FOLDERS
+        for path in (CORPUS / folder).iterdir()
+        if path.is_file()
+    }
+
+    assert on_disk == set(OUTCOMES)
+
+
+@pytest.mark.parametrize("name", sorted(OUTCOMES))
+def test_corpus_file_becomes_its_events_or_its_problems(name):
+    _connection, types, problems = OUTCOMES[name]
+
+    result = _parse(name)
+
+    assert dict(Counter(event.type for event in result.events)) == types
+    # Reasons are compared from their start: a parser's own message (JSON's
+    # character position) may follow the hub's words.
+    assert len(result.problems) == len(problems)
+    for problem, (code, reason) in zip(result.problems, problems, strict=True):
+        assert problem.code == code
+        assert problem.reason.startswith(reason), problem.reason
+
+
+def _event(name: str, index: int):
+    return _parse(name).events[index]
+
+
+def test_fedex_exception_keeps_its_reason_and_offset():
+    event = _event("carrier-tracking/fedex-track-activeshipping-exception.xml", 0)
+
+    assert (event.subject, event.time) == (
+        "957794015041323",
+        dt.datetime(2014, 1, 28, 23, 43, 8, tzinfo=UTC),
+    )
+    assert (event.data["external_code"], event.data["reason_code"]) == ("SE", "099")
+    assert (event.data["city"], event.data["state"]) == ("FORT WORTH", "TX")
+
+
+def test_fedex_routine_scan_remark_is_not_an_exception_reason():
+    events = _parse("carrier-tracking/fedex-track-activeshipping-delivered-door.xml")
+
+    delivered = events.events[0]
+    assert delivered.data["status"] == "delivered"
+    assert delivered.data["reason_code"] == ""
+    assert delivered.data["signed_by"] == "Signature not required"
+
+
+def test_fedex_time_without_offset_is_read_where_the_pickup_happened():
+    events = _parse("carrier-tracking/fedex-track-activeshipping-delivered-door.xml")
+
+    pickup = events.events[-1]
+    assert pickup.data["external_code"] == "PU"
+    assert (pickup.data["occurred_at"], pickup.data["tz_source"]) == (
+        pickup.time.isoformat(),
+        "location",
+    )
+
+
+def test_usps_local_time_is_read_in_the_scan_state():
+    event = _event("carrier-tracking/usps-track-activeshipping-delivered.xml", 0)
+
+    assert event.type == DELIVERED
+    assert event.time == dt.datetime(2015, 4, 28, 14, 1, tzinfo=UTC)
+    assert (event.data["city"], event.data["tz_source"]) == ("HANNA CITY", "location")
+
+
+def test_canada_post_french_reply_reads_entities_and_zone_abbreviation():
+    event = _event("carrier-tracking/canadapost-track-activeshipping-fr.xml", 0)
+
+    assert event.data["description"] == "Article livré avec succès"
+    assert event.time == dt.datetime(2011, 2, 3, 16, 59, 59, tzinfo=UTC)
+    assert event.data["tz_source"] == "payload"
+
+
+def test_canada_post_english_and_french_replies_give_the_same_events():
+    english = _parse("carrier-tracking/canadapost-track-activeshipping-en.xml")
+    french = _parse("carrier-tracking/canadapost-track-activeshipping-fr.xml")
+
+    assert [e.id for e in english.events] == [e.id for e in french.events]
+
+
+def test_easypost_webhook_reads_the_tracker_in_its_result():
+    events = _parse("webhooks/easypost-tracker-updated-event-body.json").events
+
+    assert [e.data["status"] for e in events] == [
+        "carrier_assigned",
+        *["in_transit"] * 6,
+    ]
+    assert events[-1].data["city"] == "EDISON"
+
+
+def test_desadv_messages_become_packs_with_sscc_and_lines():
+    events = _parse("edifact/DESADV-bots-eancom-multi.edi").events
+
+    assert [(e.id, e.subject, e.correlationid) for e in events] == [
+        ("1-7", "1923", "ref1234"),
+        ("1-8", "DOCNUM", "BYORDNUM"),
+        ("1-10", "DOCNUM", "BYORDNUM"),
+    ]
+    second = events[1].data
+    assert len(second["packages"]) == 4
+    assert second["packages"][0] == {
+        "sscc": "354123450000000014",
+        "weight_kg": "123",
+        "length_cm": "12300",
+        "width_cm": "12300",
+        "height_cm": "12300",
+    }
+    assert events[0].data["lines"] == [
+        {"line_number": 1, "sku": "8717755680019", "quantity": "48", "unit": None},
+        {"line_number": 2, "sku": "8717755620071", "quantity": "192", "unit": None},
+    ]
