@@ -31,6 +31,7 @@ from integrations.mappings import (
     code_lookup_for_message,
 )
 from integrations.models import CanonicalEvent, Connection, InboundMessage
+from integrations.validation import event_data_validate
 from operations.services import case_open, case_resolve
 
 logger = logging.getLogger(__name__)
@@ -240,6 +241,11 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
 def _parse_and_apply(message: InboundMessage) -> list[Problem]:
     lookup = code_lookup_for_message()
     parsed = inbound_parse(message=message, lookup=lookup)
+    if not parsed.events and not parsed.problems:
+        # An empty batch is a sender's mistake, never a silent success.
+        parsed.problems.append(
+            Problem("invalid_message", "the message holds no events")
+        )
     problems = lookup.with_keys(parsed.problems)
     for event in parsed.events:
         problem = event_apply(event=event, message=message)
@@ -292,6 +298,7 @@ def event_apply(*, event: Event, message: InboundMessage | None) -> Problem | No
             stored = _store_for_apply(event=event, message=message)
             if stored is None:
                 return None
+            event_data_validate(type=stored.type, data=stored.data)
             handler(stored)
             stored.state = CanonicalEvent.State.APPLIED
             stored.error = ""
