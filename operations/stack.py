@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,11 @@ class Stack:
     env: dict[str, str]
     log_dir: Path
     step_delay: float = 0.05
+    supervise: bool = False
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
+    _supervisor: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def hub_url(self) -> str:
@@ -61,9 +66,39 @@ class Stack:
         self._wait_for(f"{self.hub_url}/healthz")
         for spec in DEFAULT_CONNECTIONS:
             self._wait_for(self.sim_url(spec["code"]) + "/_control/state")
+        if self.supervise:
+            self.start_supervisor()
+
+    def start_supervisor(self) -> None:
+        """Watch the processes from a background thread until ``stop``."""
+        self._supervisor = threading.Thread(
+            target=self._watch, name="stack-supervisor", daemon=True
+        )
+        self._supervisor.start()
+
+    def _watch(self) -> None:
+        """Start again any process that exits while the stack runs.
+
+        A crashed worker or simulator would otherwise leave the demo silently
+        half-alive; each restart is counted and written to the process log.
+        """
+        while not self._stopping.wait(2.0):
+            for name, process in list(self.processes.items()):
+                if process.poll() is None or self._stopping.is_set():
+                    continue
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                with (self.log_dir / f"{name}.log").open("a") as log:
+                    log.write(
+                        f"\n[stack] {name} exited with {process.returncode}; "
+                        f"restart {self.restarts[name]}\n"
+                    )
+                self._spawn(name, self._command(name))
 
     def stop(self) -> None:
         """Stop every process: SIGTERM, then SIGKILL after a grace period."""
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
         for process in self.processes.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -82,15 +117,17 @@ class Stack:
         process = self.processes[name]
         os.killpg(process.pid, signal.SIGKILL if hard else signal.SIGTERM)
         process.wait(timeout=30)
+        self._spawn(name, self._command(name))
+
+    def _command(self, name: str) -> list[str]:
         commands = {
             "web": self._web_command,
             "worker": self._worker_command,
             "beat": self._beat_command,
         }
-        command = (
-            commands[name]() if name in commands else self._simulator_command(name)
-        )
-        self._spawn(name, command)
+        if name in commands:
+            return commands[name]()
+        return self._simulator_command(name)
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")

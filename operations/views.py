@@ -1,5 +1,8 @@
 """Liveness and readiness endpoints for operators."""
 
+from __future__ import annotations
+
+from celery import current_app
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
@@ -10,12 +13,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Answer 200 when the database answers, else 503."""
+    """Answer 200 when the database and the broker answer, else 503 with reasons.
+
+    Inbound messages are stored in the database and their processing is queued
+    on the broker; without either the hub accepts work it cannot start.
+    """
+    checks = {"database": _database_check(), "broker": _broker_check()}
+    ready = all(result == "ok" for result in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+def _database_check() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
-        return JsonResponse(
-            {"status": "unavailable", "reason": str(exc)[:200]}, status=503
-        )
-    return JsonResponse({"status": "ok"})
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return "ok"
+
+
+def _broker_check() -> str:
+    try:
+        with current_app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return "ok"

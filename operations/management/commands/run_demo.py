@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -53,11 +54,15 @@ class Command(BaseCommand):
             "DJANGO_SETTINGS_MODULE": "portal.settings",
         }
         log_dir = Path(settings.VAR_DIR) / "logs"
+        # SIGTERM (a service manager, `kill`) unwinds like Ctrl-C, so the
+        # stack stops its processes instead of leaving them orphaned.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         with stack_running(
             hub_port=options["hub_port"],
             sim_base_port=settings.WAYBILL_SIM_BASE_PORT,
             env=env,
             log_dir=log_dir,
+            supervise=True,
         ) as stack:
             self.stdout.write(f"stack up: portal {stack.hub_url}/  logs in {log_dir}")
             demo_drive.demo_drive(
@@ -103,3 +108,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS("Every demo order reached its final state.")
             )
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
