@@ -68,7 +68,13 @@ CARRIER_CONNECTIONS = [
     {"code": "carrier-fedex", "name": "FedEx tracking", "scac": ""},
     {"code": "carrier-usps", "name": "USPS tracking", "scac": "USPS"},
     {"code": "carrier-canadapost", "name": "Canada Post tracking", "scac": ""},
+    {"code": "carrier-dhl", "name": "DHL tracking", "scac": ""},
     {"code": "carrier-easypost", "name": "EasyPost tracking (aggregator)", "scac": ""},
+    {
+        "code": "carrier-aftership",
+        "name": "AfterShip tracking (aggregator)",
+        "scac": "",
+    },
 ]
 
 

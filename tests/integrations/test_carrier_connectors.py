@@ -11,7 +11,10 @@ from django.test import Client
 
 from integrations import signing
 from integrations.connectors.carrier import codes
+from integrations.connectors.carrier.aftership import client as aftership_client
 from integrations.connectors.carrier.canadapost import client as canadapost_client
+from integrations.connectors.carrier.dhl import client as dhl_client
+from integrations.connectors.carrier.dhl import mapping as dhl
 from integrations.connectors.carrier.easypost import client as easypost_client
 from integrations.connectors.carrier.fedex import client as fedex_client
 from integrations.connectors.carrier.fedex import mapping as fedex
@@ -77,6 +80,7 @@ def _fedex(body: bytes):
     [
         ("carrier-fedex", fedex.parse_tracking),
         ("carrier-fedex-ground", fedex.parse_tracking),
+        ("carrier-dhl", dhl.parse_tracking),
         ("carrier-crx", parse_generic),
         ("carrier-fedexx", parse_generic),
         ("fedex", parse_generic),
@@ -279,3 +283,19 @@ def test_unreachable_carrier_is_reported_with_the_connection():
             fedex_client.fetch_tracking(connection, "794600000001")
     finally:
         receiver.stop()
+
+
+def test_dhl_and_aftership_requests_send_their_api_key_headers():
+    dhl_request = dhl_client.build_track_request(
+        _connection(api_key_header="DHL-API-Key"), "7777777770"
+    ).prepare()
+    aftership = aftership_client.build_track_request(
+        _connection(), "fedex", "1111 1111"
+    ).prepare()
+
+    assert dhl_request.url == (
+        "http://127.0.0.1:9/api/track/shipments?trackingNumber=7777777770"
+    )
+    assert dhl_request.headers["DHL-API-Key"] == "s3cret"
+    assert aftership.url == "http://127.0.0.1:9/api/v4/trackings/fedex/1111%201111"
+    assert aftership.headers["aftership-api-key"] == "s3cret"

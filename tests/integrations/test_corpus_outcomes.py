@@ -78,14 +78,19 @@ USPS_NOT_FOUND = (
 # file → (connection, event types with counts, problems as (code, reason)).
 OUTCOMES: dict[str, tuple[str, dict[str, int], list[tuple[str, str]]]] = {
     "carrier-tracking/aftership-error-pyaftership.json": (
-        "carrier-crx",
+        "carrier-aftership",
         {},
-        [NOT_JSON_TRACKING],
+        [
+            (
+                "invalid_message",
+                "AfterShip answered 4003 (BadRequest): Tracking number already exists.",
+            )
+        ],
     ),
     "carrier-tracking/aftership-get-trackings-pyaftership.json": (
-        "carrier-crx",
-        {},
-        [NOT_JSON_TRACKING],
+        "carrier-aftership",
+        {MILESTONE: 9, EXCEPTION: 1, DELIVERED: 1},
+        [],
     ),
     "carrier-tracking/australiapost-track-karrio.json": (
         "carrier-crx",
@@ -108,14 +113,14 @@ OUTCOMES: dict[str, tuple[str, dict[str, int], list[tuple[str, str]]]] = {
         [],
     ),
     "carrier-tracking/dhl-express-mydhl-track-karrio.json": (
-        "carrier-crx",
-        {},
-        [NOT_JSON_TRACKING],
+        "carrier-dhl",
+        {DELIVERED: 1, MILESTONE: 2},
+        [],
     ),
     "carrier-tracking/dhl-unified-track-karrio.json": (
-        "carrier-crx",
-        {},
-        [NOT_JSON_TRACKING],
+        "carrier-dhl",
+        {MILESTONE: 1},
+        [],
     ),
     "carrier-tracking/easypost-tracker-retrieve.json": (
         "carrier-easypost",
@@ -258,8 +263,9 @@ OUTCOMES: dict[str, tuple[str, dict[str, int], list[tuple[str, str]]]] = {
     ),
     "carrier-tracking/usps-track-karrio.json": (
         "carrier-usps",
-        {},
-        [("invalid_message", "USPS body is not XML: syntax error: line 1, column 0")],
+        {DELIVERED: 1, MILESTONE: 11},
+        # The second tracking of the sample is the API schema's placeholder.
+        [("unmapped_code", "unmapped carrier code string (carrier USPS)")],
     ),
     "edifact/DESADV-bots-eancom-multi.edi": ("edi-edifact", {PACKED: 3}, []),
     "edifact/INVOIC-pydifact-d97a.edi": ("edi-edifact", {}, [EDIFACT_INVOIC]),
@@ -473,3 +479,45 @@ def test_desadv_messages_become_packs_with_sscc_and_lines():
         {"line_number": 1, "sku": "8717755680019", "quantity": "48", "unit": None},
         {"line_number": 2, "sku": "8717755620071", "quantity": "192", "unit": None},
     ]
+
+
+def test_dhl_status_code_wins_over_its_contradicting_text():
+    event = _event("carrier-tracking/dhl-unified-track-karrio.json", 0)
+
+    assert (event.subject, event.data["status"]) == ("7777777770", "carrier_assigned")
+    assert (event.data["external_code"], event.data["description"]) == (
+        "pre-transit",
+        "DELIVERED",
+    )
+    # A local time in Amsterdam, read in the Netherlands' zone (CET in March).
+    assert event.time == dt.datetime(2018, 3, 2, 6, 53, 47, tzinfo=UTC)
+
+
+def test_mydhl_express_times_use_their_gmt_offset_and_keep_the_signature():
+    events = _parse("carrier-tracking/dhl-express-mydhl-track-karrio.json").events
+
+    assert [(e.data["external_code"], e.time) for e in events] == [
+        ("OK", dt.datetime(2024, 11, 7, 18, 0, tzinfo=UTC)),
+        ("PL", dt.datetime(2024, 11, 7, 12, 0, tzinfo=UTC)),
+        ("PU", dt.datetime(2024, 11, 5, 9, 0, tzinfo=UTC)),
+    ]
+    assert events[0].data["signed_by"] == "J. Smith"
+
+
+def test_usps_json_gmt_timestamp_wins_over_local_time():
+    event = _event("carrier-tracking/usps-track-karrio.json", 0)
+
+    assert event.subject == "9400109104250532908587"
+    assert event.time == dt.datetime(2024, 11, 22, 18, 58, 40, tzinfo=UTC)
+    assert event.data["tz_source"] == "payload"
+
+
+def test_aftership_checkpoints_map_by_tag_with_their_offsets():
+    events = _parse("carrier-tracking/aftership-get-trackings-pyaftership.json").events
+
+    assert {e.subject for e in events} == {"1111111111111"}
+    assert (events[4].data["external_code"], events[4].data["status"]) == (
+        "Exception",
+        "exception",
+    )
+    assert events[-1].time == dt.datetime(2018, 8, 1, 17, 19, 47, tzinfo=UTC)

@@ -137,6 +137,35 @@ EASYPOST_STATUS = {
     "cancelled": "cancelled",
 }
 
+# DHL: the Unified API's coarse ``statusCode`` and MyDHL Express event
+# ``typeCode`` values, which never collide, in one table per connection.
+DHL_STATUS = {
+    "pre-transit": "carrier_assigned",
+    "transit": "in_transit",
+    "delivered": "delivered",
+    "failure": "exception",
+    "PU": "picked_up",  # Shipment picked up.
+    "PL": "in_transit",  # Processed at a DHL location.
+    "AF": "in_transit",  # Arrived at a facility.
+    "DF": "in_transit",  # Departed a facility.
+    "AR": "in_transit",  # Arrived at the delivery facility.
+    "WC": "out_for_delivery",  # With the delivery courier.
+    "OK": "delivered",
+}
+
+# AfterShip checkpoint tags (``Pending``, ``Expired`` and ``InfoReceived``
+# before a carrier scan say nothing about the parcel's place; only
+# ``InfoReceived`` is a label and maps to carrier_assigned).
+AFTERSHIP_TAG = {
+    "InfoReceived": "carrier_assigned",
+    "InTransit": "in_transit",
+    "OutForDelivery": "out_for_delivery",
+    "AttemptFail": "delivery_attempted",
+    "AvailableForPickup": "available_for_pickup",
+    "Delivered": "delivered",
+    "Exception": "exception",
+}
+
 # Code list name → shipment-status table, for seeding code mappings.
 STATUS_TABLES: dict[str, dict[str, str]] = {
     "carrier": GENERIC_STATUS,
@@ -145,6 +174,8 @@ STATUS_TABLES: dict[str, dict[str, str]] = {
     "usps": USPS_EVENT_CODE,
     "canadapost": CANADAPOST_EVENT,
     "easypost": EASYPOST_STATUS,
+    "dhl": DHL_STATUS,
+    "aftership": AFTERSHIP_TAG,
 }
 
 

@@ -1,8 +1,9 @@
 """Map carrier tracking bodies to canonical events, choosing the carrier.
 
 Each carrier has a package here (``ups``, ``fedex``, ``usps``,
-``canadapost``, ``easypost``) with ``client.py`` (transport) and
-``mapping.py`` (pure: body bytes to a ``ParseResult``). The mapping is
+``canadapost``, ``dhl``, and the aggregators ``easypost`` and
+``aftership``) with ``client.py`` (transport) and ``mapping.py`` (pure:
+body bytes to a ``ParseResult``). The mapping is
 chosen by the connection's code: ``carrier-<name>`` or
 ``carrier-<name>-<anything>`` (for example ``carrier-fedex-ground``) uses
 the package ``<name>``. A SCAC cannot choose it, because aggregators such
@@ -27,7 +28,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from integrations.connectors.carrier.aftership import mapping as aftership
 from integrations.connectors.carrier.canadapost import mapping as canadapost
+from integrations.connectors.carrier.dhl import mapping as dhl
 from integrations.connectors.carrier.easypost import mapping as easypost
 from integrations.connectors.carrier.fedex import mapping as fedex
 from integrations.connectors.carrier.scans import (
@@ -54,6 +57,8 @@ CARRIER_PARSERS: dict[str, CarrierParser] = {
     "usps": usps.parse_tracking,
     "canadapost": canadapost.parse_tracking,
     "easypost": easypost.parse_tracking,
+    "dhl": dhl.parse_tracking,
+    "aftership": aftership.parse_tracking,
 }
 
 _Reader = Callable[[Any, str], Scan]

@@ -1,1 +1,1 @@
-"""USPS: the Web Tools Track/Confirm API (TrackResponse XML)."""
+"""USPS: Web Tools TrackResponse (XML) and the Tracking API v3 (JSON)."""

@@ -1,24 +1,38 @@
-"""Map USPS ``TrackResponse`` XML to canonical events.
+"""Map USPS tracking replies (Web Tools XML and Tracking API v3 JSON) to events.
 
-Each ``TrackInfo`` is one tracking number; its ``TrackSummary`` (the latest
-scan) and ``TrackDetail`` elements are scans with ``EventCode``, ``Event``,
-``EventDate`` (``April 28, 2015``), ``EventTime`` (``9:01 am``) and a place.
-USPS sends local time without a zone, so the place decides the offset. A
-``TrackInfo`` holding an ``Error`` (not found, duplicate) is a problem in
-USPS's words; the other numbers of a batch are still applied.
+In the XML ``TrackResponse``, each ``TrackInfo`` is one tracking number;
+its ``TrackSummary`` (the latest scan) and ``TrackDetail`` elements are
+scans with ``EventCode``, ``Event``, ``EventDate`` (``April 28, 2015``),
+``EventTime`` (``9:01 am``) and a place. USPS sends local time without a
+zone, so the place decides the offset. A ``TrackInfo`` holding an
+``Error`` (not found, duplicate) is a problem in USPS's words; the other
+numbers of a batch are still applied.
+
+The v3 JSON is a list of trackings, each with ``trackingNumber`` and
+``trackingEvents`` (``eventCode``, ``eventType``, a local
+``eventTimestamp``, ``GMTTimestamp`` and ``GMTOffset``): the GMT time wins,
+then the local time with its offset, then the place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans
+from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
 from integrations.connectors.carrier.xml import child, child_text, children, parse_xml
 from integrations.events import ParseResult
-from integrations.timezones import resolve_event_time
+from integrations.timezones import (
+    TZ_PAYLOAD,
+    ResolvedTime,
+    TimestampError,
+    parse_offset,
+    parse_timestamp,
+    resolve_event_time,
+)
 
 if TYPE_CHECKING:
     from integrations.mappings import CodeLookup
@@ -50,20 +64,25 @@ _TIME = re.compile(r"(\d{1,2}):(\d{2})\s*([ap])\.?m\.?", re.IGNORECASE)
 def parse_tracking(
     body: bytes, *, source: str, carrier_scac: str, lookup: CodeLookup
 ) -> ParseResult:
-    """Turn a USPS TrackResponse into canonical shipment events."""
+    """Turn a USPS TrackResponse (XML) or v3 tracking list (JSON) into events."""
     result = ParseResult()
     try:
-        root = parse_xml(body, carrier="USPS")
-        infos = _track_infos(root)
+        if body.lstrip()[:1] in (b"[", b"{"):
+            tracks = _json_tracks(body)
+        else:
+            root = parse_xml(body, carrier="USPS")
+            tracks = [
+                (info.get("ID", "").strip(), _scans(info, info.get("ID", "").strip()))
+                for info in _track_infos(root)
+            ]
     except Unusable as exc:
         result.problems.append(exc.problem)
         return result
 
-    for info in infos:
-        number = info.get("ID", "").strip()
+    for number, scans in tracks:
         map_scans(
             result,
-            _scans(info, number),
+            scans,
             tracking_number=number,
             source=source,
             carrier_scac=carrier_scac or "USPS",
@@ -149,3 +168,73 @@ def usps_local_time(date_text: str, time_text: str) -> dt.datetime:
     hour = int(time_match[1]) % 12 + (12 if time_match[3].lower() == "p" else 0)
 
     return dt.datetime.combine(day, dt.time(hour, int(time_match[2])))
+
+
+# --- Tracking API v3 (JSON) ----------------------------------------------------
+
+
+def _json_tracks(body: bytes) -> list[tuple[str, list[Scan | Unusable]]]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Unusable("invalid_message", f"USPS body is not JSON: {exc}") from exc
+    trackings = document if isinstance(document, list) else [document]
+    tracks = []
+    for index, tracking in enumerate(trackings):
+        if not isinstance(tracking, dict) or not text(tracking.get("trackingNumber")):
+            raise Unusable("invalid_message", f"USPS tracking {index} has no number")
+        number = text(tracking["trackingNumber"])
+        events = tracking.get("trackingEvents")
+        events = events if isinstance(events, list) else []
+        tracks.append(
+            (
+                number,
+                [
+                    _json_scan(event, f"{number} event {position}")
+                    for position, event in enumerate(events)
+                ],
+            )
+        )
+    return tracks
+
+
+def _json_scan(event: object, label: str) -> Scan | Unusable:
+    if not isinstance(event, dict):
+        return Unusable("invalid_value", f"{label}: not a JSON object")
+    code = text(event.get("eventCode"))
+    if not code:
+        return Unusable("invalid_value", f"{label}: eventCode is missing")
+    city, state = text(event.get("eventCity")), text(event.get("eventState"))
+    country = text(event.get("eventCountry")) or "US"
+    try:
+        moment = _json_moment(event, city=city, state=state, country=country)
+    except TimestampError:
+        return Unusable(
+            "invalid_value",
+            f"{label}: eventTimestamp {event.get('eventTimestamp')!r} "
+            "is not a timestamp",
+        )
+
+    return Scan(
+        carrier_id="",
+        code=code,
+        description=text(event.get("eventType")),
+        moment=moment,
+        city=city,
+        state=state,
+        country=country,
+        signed_by=text(event.get("name")),
+    )
+
+
+def _json_moment(event: dict, *, city: str, state: str, country: str) -> ResolvedTime:
+    """Return the GMT time if given, else the local time with its offset."""
+    gmt = event.get("GMTTimestamp")
+    if isinstance(gmt, str) and gmt.strip():
+        return resolve_event_time(gmt)
+    local, _has_offset = parse_timestamp(event.get("eventTimestamp"))
+    offset = event.get("GMTOffset")
+    if local.tzinfo is None and isinstance(offset, str) and offset.strip():
+        aware = local.replace(tzinfo=parse_offset(offset))
+        return ResolvedTime(aware.astimezone(dt.UTC), TZ_PAYLOAD)
+    return resolve_event_time(local, city=city, state=state, country=country)

@@ -1,0 +1,1 @@
+"""AfterShip: an aggregator's trackings (API v4 responses and webhooks)."""

@@ -1,0 +1,1 @@
+"""DHL: the Shipment Tracking Unified API and the MyDHL Express API (JSON)."""
