@@ -28,6 +28,9 @@ chain belongs to. ``data`` is the canonical payload; its keys per type are:
 ``invoice.released``
     ``order_number``, ``invoice_number``, ``amount``, ``currency``,
     ``document`` ``{filename, content_type, content_base64}``.
+``return.authorized``
+    ``return_number``, ``decision`` (``authorized`` or ``rejected``),
+    ``rma_number``: the ERP's answer to an authorisation request.
 
 Everything a handler needs is in ``data``; nothing outside ``integrations``
 reads an external payload.
@@ -53,6 +56,7 @@ class EventType:
     SHIPMENT_EXCEPTION = "shipment.exception"
     INVOICE_RELEASED = "invoice.released"
     RETURN_REQUESTED = "return.requested"
+    RETURN_AUTHORIZED = "return.authorized"
 
 
 @dataclasses.dataclass(frozen=True)

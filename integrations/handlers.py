@@ -11,6 +11,7 @@ from collections.abc import Callable
 from integrations.events import EventType
 from integrations.models import CanonicalEvent
 from orders.models import Order
+from orders.returns import return_apply_authorized
 from orders.services import order_apply_progress, order_apply_released
 from shipments import services as shipment_services
 
@@ -73,8 +74,14 @@ def apply_invoice_released(event: CanonicalEvent) -> object:
     return shipment_services.invoice_apply_released(data=event.data)
 
 
+def apply_return_authorized(event: CanonicalEvent) -> object:
+    """Record the ERP's decision on a return; an authorised one goes to the WMS."""
+    return return_apply_authorized(data=event.data)
+
+
 HANDLERS: dict[str, Handler] = {
     EventType.ORDER_RELEASED: apply_order_released,
+    EventType.RETURN_AUTHORIZED: apply_return_authorized,
     EventType.ORDER_ALLOCATED: apply_order_allocated,
     EventType.ORDER_PICKED: apply_order_picked,
     EventType.SHIPMENT_PACKED: apply_shipment_packed,

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from integrations.errors import EventRejected
 from integrations.outbox import outbox_enqueue
 from orders.errors import (
     ReturnLinesMissing,
@@ -24,6 +25,12 @@ from orders.selectors import order_is_returnable, returnable_quantities
 logger = logging.getLogger(__name__)
 
 AUTHORIZATION_REQUESTED = "return.authorization_requested"
+RECEIPT_EXPECTED = "return.receipt_expected"
+# The ERP's answers to an authorisation request.
+DECISIONS = {
+    "authorized": ReturnRequest.Status.AUTHORIZED,
+    "rejected": ReturnRequest.Status.REJECTED,
+}
 
 
 def return_request_create(
@@ -165,3 +172,53 @@ def _authorization_payload(request: ReturnRequest) -> dict[str, Any]:
             for line in lines.order_by("order_line__line_number")
         ],
     }
+
+
+def return_apply_authorized(*, data: dict[str, Any]) -> ReturnRequest:
+    """Record the ERP's decision on a return request (``return.authorized``).
+
+    ``data`` holds ``return_number``, ``decision`` (``authorized``, the
+    default, or ``rejected``), and optionally ``rma_number`` and ``reason``.
+    An authorised return tells the WMS to expect the goods. Only a request
+    still waiting for a decision changes: a repeat or a late contradicting
+    decision is kept in the event history and changes nothing.
+    """
+    number = str(data.get("return_number") or "")
+    decision = str(data.get("decision") or "authorized")
+    if decision not in DECISIONS:
+        raise EventRejected(
+            "invalid_value",
+            f"return decision {decision!r} is not authorized or rejected",
+        )
+    request = (
+        ReturnRequest.objects.select_for_update(of=("self",))
+        .select_related("order", "account")
+        .filter(number=number)
+        .first()
+    )
+    if request is None:
+        raise EventRejected("unknown_reference", f"unknown return request {number}")
+    if request.status != ReturnRequest.Status.REQUESTED:
+        return request
+
+    request.status = DECISIONS[decision]
+    request.save(update_fields=["status", "updated_at"])
+    if request.status == ReturnRequest.Status.AUTHORIZED:
+        outbox_enqueue(
+            destination_code="wms",
+            type=RECEIPT_EXPECTED,
+            subject=request.number,
+            payload={
+                **_authorization_payload(request),
+                "rma_number": str(data.get("rma_number") or ""),
+            },
+            idempotency_key=f"{RECEIPT_EXPECTED}:{request.number}",
+            correlation_id=request.order.number,
+        )
+    logger.info(
+        "return request %s %s by the ERP",
+        request.number,
+        request.status,
+        extra={"correlation_id": request.order.number},
+    )
+    return request

@@ -34,8 +34,6 @@ RECORDED_TYPES = (
     "shipment.status_changed",
     "order.flagged",
     "order.held",
-    # Authorisation of returns is not simulated yet: the request is recorded.
-    "return.authorization_requested",
 )
 
 
@@ -57,6 +55,7 @@ class ErpSimulator(Simulator):
         }
         handlers["shipment.confirmed"] = self._on_shipment_confirmed
         handlers["invoice.release_requested"] = self._on_invoice_release_requested
+        handlers["return.authorization_requested"] = self._on_return_requested
         return handlers
 
     def control_handlers(self) -> dict[str, Callable[[dict], dict]]:
@@ -105,6 +104,19 @@ class ErpSimulator(Simulator):
         with self.lock:
             self.freight[str(incoming.data["order_number"])] = freight
 
+    def _on_return_requested(self, incoming: Incoming) -> None:
+        number = str(incoming.data.get("return_number") or "")
+        order_number = str(incoming.data.get("order_number") or "")
+        if not number or not order_number:
+            raise Refused(f"{incoming.type} needs return_number and order_number")
+        self.emit(
+            type="return.authorized",
+            subject=number,
+            correlationid=order_number,
+            data=return_decision(number, order_number=order_number),
+            step=1,
+        )
+
     def _on_invoice_release_requested(self, incoming: Incoming) -> None:
         order_number = str(incoming.data.get("order_number") or "")
         if not order_number:
@@ -123,6 +135,16 @@ class ErpSimulator(Simulator):
             data=data,
             step=1,
         )
+
+
+def return_decision(return_number: str, *, order_number: str) -> dict[str, str]:
+    """Return the ERP's answer to a return request: always authorised, with an RMA."""
+    return {
+        "return_number": return_number,
+        "order_number": order_number,
+        "decision": "authorized",
+        "rma_number": f"ERP-{return_number}",
+    }
 
 
 def invoice_data(

@@ -31,7 +31,16 @@ class WmsSimulator(Simulator):
 
     def event_handlers(self) -> dict[str, Callable[[Incoming], None]]:
         """Return the reaction to each event type the WMS accepts."""
-        return {"fulfilment.requested": self._on_fulfilment_requested}
+        return {
+            "fulfilment.requested": self._on_fulfilment_requested,
+            "return.receipt_expected": self._on_return_expected,
+        }
+
+    def _on_return_expected(self, incoming: Incoming) -> None:
+        # Receiving returned goods is not simulated: the expectation is
+        # checked and recorded, and the portal shows the return authorised.
+        if not incoming.data.get("return_number") or not incoming.data.get("lines"):
+            raise Refused(f"{incoming.type} needs return_number and lines")
 
     def _on_fulfilment_requested(self, incoming: Incoming) -> None:
         data = incoming.data

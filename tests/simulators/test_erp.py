@@ -125,3 +125,24 @@ def test_recorded_type_without_order_number_is_refused(start_simulator):
     assert response.status_code == 422
     assert response.json() == {"error": "order.held needs order_number"}
     wait_until(lambda: erp.state()["rejected"] == {"422": 1}, what="the refusal count")
+
+
+def test_return_authorisation_request_is_answered_with_an_authorisation(
+    start_simulator, hub
+):
+    erp = start_simulator("erp")
+
+    response = erp.deliver(
+        "return.authorization_requested",
+        {"return_number": "RMA-000042", "order_number": "SO-1", "lines": []},
+    )
+    answer = hub.wait_for_accepted(1)[0]
+
+    assert response.status_code == 202
+    assert (answer["type"], answer["subject"]) == ("return.authorized", "RMA-000042")
+    assert answer["data"] == {
+        "return_number": "RMA-000042",
+        "order_number": "SO-1",
+        "decision": "authorized",
+        "rma_number": "ERP-RMA-000042",
+    }
