@@ -277,6 +277,21 @@ class ConnectionAdmin(admin.ModelAdmin):
             # A connection gets its breaker row on its first failed send.
             return CircuitBreaker.State.CLOSED
 
+    def save_model(
+        self, request: HttpRequest, obj: Connection, form: forms.ModelForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or {"queue", "code"} & set(form.changed_data):
+            # Workers read their queue list when they start; until a restart
+            # this connection's messages wait in the broker (and the database).
+            self.message_user(
+                request,
+                f"Outbound messages of {obj.code} now travel on {obj.queue_name}. "
+                "Workers consume it from their next start: restart them with "
+                '-Q "$(manage.py worker_queues)".',
+                messages.WARNING,
+            )
+
     @admin.display(description="Previous inbound secret valid until")
     def previous_secret_valid_until(self, obj: Connection) -> dt.datetime | None:
         return _previous_valid_until(obj)

@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
+from integrations.queues import worker_queues
 from integrations.seeding import DEFAULT_CONNECTIONS, demo_secret
 
 WORKER_QUEUES = "celery,inbound," + ",".join(
@@ -148,9 +149,11 @@ class Stack:
         ]  # fmt: skip
 
     def _worker_command(self) -> list[str]:
+        # Read when the worker (re)starts, so every connection's own queue,
+        # including one set in the admin, is consumed.
         return [
             sys.executable, "-m", "celery", "-A", "portal", "worker",
-            "-Q", WORKER_QUEUES, "--concurrency", "2", "--loglevel", "INFO",
+            "-Q", worker_queues(), "--concurrency", "2", "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
 

@@ -226,3 +226,29 @@ def test_catch_all_mapping_replays_what_it_blocked_on_every_source(admin_client)
     assert [str(m) for m in response.context["messages"]] == [
         "Replayed 2 message(s) blocked by 1 mapping(s)."
     ]
+
+
+def test_changing_the_queue_warns_that_workers_need_a_restart(admin_client, secretive):
+    form = _connection_form(secretive, queue="outbox.bulk")
+
+    response = admin_client.post(
+        _change_url(Connection, secretive.pk), form, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]][0] == (
+        "Outbound messages of partner-x now travel on outbox.bulk. Workers "
+        'consume it from their next start: restart them with -Q "$(manage.py '
+        'worker_queues)".'
+    )
+
+
+def test_saving_without_touching_the_queue_gives_no_restart_warning(
+    admin_client, secretive
+):
+    form = _connection_form(secretive, name="Renamed")
+
+    response = admin_client.post(
+        _change_url(Connection, secretive.pk), form, follow=True
+    )
+
+    assert not any("worker_queues" in str(m) for m in response.context["messages"])

@@ -1,0 +1,41 @@
+"""Which Celery queues the workers must consume.
+
+Each connection's outbound messages travel on its own queue
+(``Connection.queue_name``: the ``queue`` override, or ``outbox.<code>``),
+so one slow destination never delays another. A worker consumes a queue
+only if it was started with it, so the list comes from the database when a
+worker starts: ``manage.py worker_queues`` prints it for ``celery worker
+-Q``, and the stack (demo, end-to-end tests) starts its worker with it.
+"""
+
+from __future__ import annotations
+
+from django.db import DatabaseError
+
+from integrations.models import Connection
+from integrations.seeding import DEFAULT_CONNECTIONS
+
+# Beat's periodic tasks go to Celery's default queue; inbound processing has
+# its own (``integrations.services.INBOUND_QUEUE``).
+HUB_QUEUES = ("celery", "inbound")
+
+
+def outbox_queue_names() -> list[str]:
+    """Return every outbound queue a connection uses, sorted, without repeats.
+
+    The default connections' queues are always included, so a worker started
+    before the first seed still serves them.
+    """
+    names = {f"outbox.{spec['code']}" for spec in DEFAULT_CONNECTIONS}
+    try:
+        for code, queue in Connection.objects.values_list("code", "queue"):
+            names.add(queue or f"outbox.{code}")
+    except DatabaseError:
+        # A database that is not migrated yet has no connections to add.
+        pass
+    return sorted(names)
+
+
+def worker_queues() -> str:
+    """Return the comma-separated ``-Q`` value for a worker that serves everything."""
+    return ",".join([*HUB_QUEUES, *outbox_queue_names()])
