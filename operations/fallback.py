@@ -1,8 +1,8 @@
 """Ship on the lane's fallback carrier when TMS rating is unavailable (DESIGN §9).
 
 A packed shipment waits for the TMS to rate and plan it. When the TMS cannot
-take the planning request - its circuit breaker is open, the request died, or
-it has not been delivered within ``WAYBILL_TMS_RATING_TIMEOUT_SECONDS`` - the
+take the planning request - the request died, or its breaker or timeouts kept
+it undelivered for ``WAYBILL_TMS_RATING_TIMEOUT_SECONDS`` - the
 shipment is released on the carrier of the most specific active
 ``LaneFallbackRule`` for its lane, the pending request is withdrawn so the TMS
 cannot plan it a second time, the carrier gets a tender, the ERP gets the
@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.models import CircuitBreaker, Connection, OutboxMessage
+from integrations.models import Connection, OutboxMessage
 from integrations.outbox import outbox_enqueue
 from operations.models import LaneFallbackRule
 from operations.services import case_open
@@ -42,21 +42,18 @@ def fallback_candidates(*, now: dt.datetime | None = None) -> list[str]:
     """Return the numbers of shipments whose TMS rating is unavailable.
 
     A shipment qualifies while it has no carrier and its planning request is
-    not delivered, and either that request is dead, the TMS breaker is open,
-    or the request has waited longer than the rating timeout.
+    dead, or still undelivered after the rating timeout - which is what an
+    open TMS breaker or a TMS that keeps timing out leads to. A short outage
+    that the retries ride out never triggers a fallback.
     """
     now = now or timezone.now()
     timeout = dt.timedelta(seconds=settings.WAYBILL_TMS_RATING_TIMEOUT_SECONDS)
-    breaker_open = CircuitBreaker.objects.filter(
-        connection__code=_TMS, state=CircuitBreaker.State.OPEN
-    ).exists()
     requests = OutboxMessage.objects.filter(
         type=PLAN_REQUEST, destination__code=_TMS
-    ).exclude(state=OutboxMessage.State.DELIVERED)
-    if not breaker_open:
-        requests = requests.filter(
-            Q(state=OutboxMessage.State.DEAD) | Q(created_at__lte=now - timeout)
-        )
+    ).filter(
+        Q(state=OutboxMessage.State.DEAD)
+        | Q(state=OutboxMessage.State.PENDING, created_at__lte=now - timeout)
+    )
     waiting = set(requests.values_list("subject", flat=True))
     if not waiting:
         return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from integrations.models import CircuitBreaker, Connection, OutboxMessage
@@ -25,11 +26,17 @@ def _open_tms_breaker() -> None:
     )
 
 
+def _after_timeout() -> dt.datetime:
+    return timezone.now() + dt.timedelta(
+        seconds=settings.WAYBILL_TMS_RATING_TIMEOUT_SECONDS + 1
+    )
+
+
 def test_open_tms_breaker_ships_on_the_lane_rule_and_opens_a_freight_case(seeded):
     packed_shipment("SO-1")
     _open_tms_breaker()
 
-    assert release_unrated_shipments() == 1
+    assert release_unrated_shipments(now=_after_timeout()) == 1
 
     shipment = Shipment.objects.get(number="SH-SO-1")
     assert (shipment.carrier.scac, shipment.service.code) == ("RDWY", "LTL")
@@ -50,13 +57,14 @@ def test_foreign_lane_falls_back_to_the_catch_all_rule(seeded):
     packed_shipment("SO-2", account="ZETA")
     _open_tms_breaker()
 
-    release_unrated_shipments()
+    release_unrated_shipments(now=_after_timeout())
 
     assert Shipment.objects.get(number="SH-SO-2").carrier.scac == "CRX"
 
 
-def test_a_fresh_request_with_the_tms_up_is_left_to_the_tms(seeded):
+def test_a_short_outage_is_left_to_the_retries(seeded):
     packed_shipment("SO-3")
+    _open_tms_breaker()
 
     assert fallback_candidates() == []
     assert release_unrated_shipments() == 0
@@ -87,7 +95,7 @@ def test_a_planned_shipment_and_a_delivered_request_are_never_touched(seeded):
     )
     _open_tms_breaker()
 
-    assert release_unrated_shipments() == 0
+    assert release_unrated_shipments(now=_after_timeout()) == 0
     assert Shipment.objects.get(number="SH-SO-6").carrier is None
 
 
@@ -95,8 +103,8 @@ def test_running_twice_releases_once_with_one_case_and_one_confirmation(seeded):
     packed_shipment("SO-7")
     _open_tms_breaker()
 
-    assert release_unrated_shipments() == 1
-    assert release_unrated_shipments() == 0
+    assert release_unrated_shipments(now=_after_timeout()) == 1
+    assert release_unrated_shipments(now=_after_timeout()) == 0
 
     assert ExceptionCase.objects.filter(kind="freight_reconciliation").count() == 1
     assert OutboxMessage.objects.filter(type="shipment.confirmed").count() == 1
@@ -107,7 +115,7 @@ def test_a_lane_without_a_rule_opens_a_case_and_keeps_waiting(seeded):
     packed_shipment("SO-8")
     _open_tms_breaker()
 
-    assert release_unrated_shipments() == 0
+    assert release_unrated_shipments(now=_after_timeout()) == 0
 
     case = ExceptionCase.objects.get(kind="freight_reconciliation")
     assert case.title == "No fallback carrier for SH-SO-8: TMS rating unavailable"
@@ -122,7 +130,7 @@ def test_the_carrier_with_its_own_connection_gets_a_tender(seeded):
     packed_shipment("SO-9", account="ZETA")
     _open_tms_breaker()
 
-    release_unrated_shipments()
+    release_unrated_shipments(now=_after_timeout())
 
     tender = OutboxMessage.objects.get(type="shipment.tender")
     assert tender.destination.code == "carrier-crx"
@@ -145,6 +153,6 @@ def test_a_more_specific_rule_wins_over_priority(seeded):
     packed_shipment("SO-10")
     _open_tms_breaker()
 
-    release_unrated_shipments()
+    release_unrated_shipments(now=_after_timeout())
 
     assert Shipment.objects.get(number="SH-SO-10").carrier.scac == "FXFE"
