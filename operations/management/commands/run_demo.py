@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from operations import demo_drive
 from operations.demo import DEMO_PASSWORD, DEMO_USERS, demo_seed
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         # SIGTERM (a service manager, `kill`) unwinds like Ctrl-C, so the
         # stack stops its processes instead of leaving them orphaned.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        run_started = timezone.now()
         with stack_running(
             hub_port=options["hub_port"],
             sim_base_port=settings.WAYBILL_SIM_BASE_PORT,
@@ -75,8 +77,8 @@ class Command(BaseCommand):
                 plan=plan, x12_files=x12_files, timeout=options["timeout"]
             )
             shortfalls = demo_drive.demo_shortfalls(plan=plan, x12_files=x12_files)
-            shortfalls += demo_drive.simulator_shortfalls(stack)
-            self.stdout.write(demo_drive.demo_summary(plan=plan))
+            shortfalls += demo_drive.simulator_shortfalls(stack, since=run_started)
+            self.stdout.write(demo_drive.demo_summary(plan=plan, since=run_started))
             self._report(stack.hub_url, settled=settled, shortfalls=shortfalls)
             if options["check"]:
                 if shortfalls:
