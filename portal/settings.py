@@ -269,6 +269,7 @@ OAUTH2_PROVIDER = {
         "shipments:read": "Read shipments",
         "documents:read": "Read documents",
         "returns:write": "Create return requests",
+        "integrations:replay": "Replay hub messages (operators)",
     },
     "DEFAULT_SCOPES": ["orders:read"],
 }

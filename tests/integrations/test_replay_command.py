@@ -46,8 +46,18 @@ def test_replay_by_id_makes_a_dead_outbound_message_pending_with_fresh_attempts(
 
 
 def test_replay_without_a_selection_is_an_error(seeded):
-    with pytest.raises(CommandError, match="no messages selected: give ids or --state"):
+    with pytest.raises(
+        CommandError, match="no messages selected: give ids, a state or a blocking key"
+    ):
         call_command("replay", "inbound")
+
+
+def test_replay_from_a_state_that_cannot_be_replayed_is_an_error(seeded):
+    with pytest.raises(
+        CommandError,
+        match="outbound messages are replayed from dead or pending, not delivered",
+    ):
+        call_command("replay", "outbound", "--state", "delivered")
 
 
 def test_inbound_sweeper_requeues_a_lost_message_once_per_period(seeded, settings):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from integrations.mappings import inbound_blocked_by
-from integrations.models import InboundMessage, OutboxMessage
-from integrations.outbox import outbox_message_replay
-from integrations.services import inbound_message_replay
+from integrations.replay import (
+    ReplaySelection,
+    ReplaySelectionError,
+    replay_run,
+    replay_select,
+)
 
 
 class Command(BaseCommand):
@@ -36,32 +38,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         direction = options["direction"]
-        ids = self._select(direction, options)
-        # A key that blocks nothing (any more) is an answer, not a mistake.
-        if not ids and not options["blocked_by"]:
-            raise CommandError("no messages selected: give ids or --state")
-        if direction == "inbound":
-            count = inbound_message_replay(message_ids=ids)
-        else:
-            count = outbox_message_replay(message_ids=ids)
+        selection = ReplaySelection(
+            direction=direction,
+            ids=tuple(options["ids"]),
+            state=options["state"] or "",
+            connection=options["connection"] or "",
+            blocked_by=options["blocked_by"] or "",
+        )
+        try:
+            ids = replay_select(selection)
+        except ReplaySelectionError as exc:
+            raise CommandError(f"no messages selected: {exc}") from exc
+        # A state or key that selects nothing (any more) is an answer, not a
+        # mistake.
+        count = replay_run(direction=direction, ids=ids) if ids else 0
         self.stdout.write(f"replayed {count} {direction} message(s)")
-
-    def _select(self, direction: str, options: dict) -> list[int]:
-        if options["ids"]:
-            return list(options["ids"])
-        if options["blocked_by"]:
-            if direction != "inbound":
-                raise CommandError("--blocked-by selects inbound messages only")
-            rows = inbound_blocked_by(key=options["blocked_by"])
-            return list(rows.values_list("pk", flat=True))
-        if not options["state"]:
-            return []
-        if direction == "inbound":
-            rows = InboundMessage.objects.filter(state=options["state"])
-            if options["connection"]:
-                rows = rows.filter(connection__code=options["connection"])
-        else:
-            rows = OutboxMessage.objects.filter(state=options["state"])
-            if options["connection"]:
-                rows = rows.filter(destination__code=options["connection"])
-        return list(rows.values_list("pk", flat=True))
