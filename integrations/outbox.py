@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.breaker import breaker_admit, breaker_record
+from integrations.connectors.x12 import outbound as x12_outbound
 from integrations.models import Connection, OutboxMessage
 from integrations.outbound_auth import (
     OutboundAuthError,
@@ -189,6 +190,8 @@ def _post(*, message: OutboxMessage) -> tuple[int | None, str]:
     destination = message.destination
     if not destination.enabled:
         return None, f"connection {destination.code} is disabled"
+    if destination.protocol == Connection.Protocol.X12_FILE:
+        return x12_outbound.deliver(message=message)
     body = outbox_request_body(message=message)
     try:
         response = _send(message=message, body=body)
