@@ -28,9 +28,29 @@ chain belongs to. ``data`` is the canonical payload; its keys per type are:
 ``invoice.released``
     ``order_number``, ``invoice_number``, ``amount``, ``currency``,
     ``document`` ``{filename, content_type, content_base64}``.
+``freight.invoiced``
+    ``invoice_number``, ``carrier_scac``, ``pro_number``, ``bol_number``,
+    ``references``: list of ``{qualifier, value}``, ``invoiced_on`` (ISO
+    date), ``amount`` (decimal string), ``currency``, ``payment_method``,
+    ``lines``: list of ``{line_number, rate, rate_qualifier, charge,
+    charge_code, description}`` (rate and charge decimal strings).
+``inventory.snapshot``
+    ``warehouse`` (warehouse code), ``report_id``, ``as_of`` (ISO datetime),
+    ``items``: list of ``{sku, quantity, unit, quantity_qualifier}``: the
+    whole available quantity of each item, replacing what the hub held.
+``inventory.received``
+    ``warehouse``, ``receipt_number``, ``reference`` (the depositor's
+    transfer number), ``received_at`` (ISO datetime), ``lines``: list of
+    ``{line_number, sku, quantity, unit, lot}``: quantities added to stock.
 ``return.authorized``
     ``return_number``, ``decision`` (``authorized`` or ``rejected``),
     ``rma_number``: the ERP's answer to an authorisation request.
+``return.received``
+    ``return_number`` plus the keys of ``inventory.received``: goods of a
+    return request arrived at the warehouse.
+
+A ``shipment.milestone`` or ``shipment.exception`` from a 990 (load tender
+response) adds ``carrier_scac`` and ``carrier_reference`` (the carrier's PRO).
 
 Everything a handler needs is in ``data``; nothing outside ``integrations``
 reads an external payload.
@@ -57,6 +77,10 @@ class EventType:
     INVOICE_RELEASED = "invoice.released"
     RETURN_REQUESTED = "return.requested"
     RETURN_AUTHORIZED = "return.authorized"
+    RETURN_RECEIVED = "return.received"
+    INVENTORY_SNAPSHOT = "inventory.snapshot"
+    INVENTORY_RECEIVED = "inventory.received"
+    FREIGHT_INVOICED = "freight.invoiced"
 
 
 @dataclasses.dataclass(frozen=True)

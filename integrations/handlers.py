@@ -10,10 +10,13 @@ from collections.abc import Callable
 
 from integrations.events import EventType
 from integrations.models import CanonicalEvent
+from masterdata.inventory import inventory_apply_receipt, inventory_apply_snapshot
 from orders.models import Order
+from orders.return_receipts import return_apply_received
 from orders.returns import return_apply_authorized
 from orders.services import order_apply_progress, order_apply_released
 from shipments import services as shipment_services
+from shipments.freight import freight_invoice_apply
 
 Handler = Callable[[CanonicalEvent], object]
 
@@ -74,6 +77,28 @@ def apply_invoice_released(event: CanonicalEvent) -> object:
     return shipment_services.invoice_apply_released(data=event.data)
 
 
+def apply_freight_invoiced(event: CanonicalEvent) -> object:
+    """Store a carrier's freight invoice and reconcile it with the estimate."""
+    return freight_invoice_apply(
+        data=event.data, source=event.source, canonical_event_id=event.pk
+    )
+
+
+def apply_inventory_snapshot(event: CanonicalEvent) -> object:
+    """Replace availability at a warehouse with the WMS's figures."""
+    return inventory_apply_snapshot(data=event.data)
+
+
+def apply_inventory_received(event: CanonicalEvent) -> object:
+    """Add stock the warehouse received to availability."""
+    return inventory_apply_receipt(data=event.data)
+
+
+def apply_return_received(event: CanonicalEvent) -> object:
+    """Mark a return request's goods as received at the warehouse."""
+    return return_apply_received(data=event.data)
+
+
 def apply_return_authorized(event: CanonicalEvent) -> object:
     """Record the ERP's decision on a return; an authorised one goes to the WMS."""
     return return_apply_authorized(data=event.data)
@@ -90,4 +115,8 @@ HANDLERS: dict[str, Handler] = {
     EventType.SHIPMENT_DELIVERED: apply_shipment_delivered,
     EventType.SHIPMENT_EXCEPTION: apply_shipment_exception,
     EventType.INVOICE_RELEASED: apply_invoice_released,
+    EventType.FREIGHT_INVOICED: apply_freight_invoiced,
+    EventType.INVENTORY_SNAPSHOT: apply_inventory_snapshot,
+    EventType.INVENTORY_RECEIVED: apply_inventory_received,
+    EventType.RETURN_RECEIVED: apply_return_received,
 }

@@ -14,6 +14,8 @@ from django.http import HttpRequest
 from shipments.models import (
     Document,
     EtaRevision,
+    FreightInvoice,
+    FreightInvoiceLine,
     Package,
     ServiceAlert,
     Shipment,
@@ -224,3 +226,53 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description="Stored as")
     def stored_as(self, obj: Document) -> str:
         return obj.file.name
+
+
+class FreightInvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = FreightInvoiceLine
+    extra = 0
+    fields = [
+        "line_number",
+        "rate",
+        "rate_qualifier",
+        "charge",
+        "charge_code",
+        "description",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(FreightInvoice)
+class FreightInvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Carriers' invoices as they were billed: audit data, never edited."""
+
+    list_display = [
+        "__str__",
+        "shipment",
+        "invoiced_on",
+        "amount",
+        "currency",
+        "estimate",
+        "variance",
+        "reconciliation",
+        "received_at",
+    ]
+    list_filter = ["reconciliation", "carrier_scac"]
+    list_select_related = ["shipment"]
+    search_fields = [
+        "invoice_number",
+        "pro_number",
+        "bol_number",
+        "shipment__number",
+    ]
+    date_hierarchy = "invoiced_on"
+    raw_id_fields = ["shipment", "canonical_event"]
+    inlines = [FreightInvoiceLineInline]
+
+
+@admin.register(FreightInvoiceLine)
+class FreightInvoiceLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["invoice", "line_number", "charge_code", "rate", "charge"]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__invoice_number", "charge_code"]
+    raw_id_fields = ["invoice"]

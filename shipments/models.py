@@ -311,3 +311,95 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}".strip()
+
+
+class FreightInvoice(models.Model):
+    """A carrier's freight invoice and how it reconciled with the estimate.
+
+    Audit data: stored once per carrier and invoice number as the carrier
+    sent it, with the estimate it was compared against at the time.
+    """
+
+    class Reconciliation(models.TextChoices):
+        MATCHED = "matched", "Within tolerance"
+        VARIANCE = "variance", "Variance over tolerance"
+        NO_ESTIMATE = "no_estimate", "No estimate to compare"
+        UNMATCHED = "unmatched", "No shipment found"
+
+    source = models.CharField(max_length=100)
+    carrier_scac = models.CharField(max_length=4, blank=True)
+    invoice_number = models.CharField(max_length=40)
+    pro_number = models.CharField(max_length=40, blank=True)
+    bol_number = models.CharField(max_length=40, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="freight_invoices",
+    )
+    invoiced_on = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, blank=True)
+    estimate = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The shipment's freight estimate when the invoice arrived.",
+    )
+    variance = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Amount minus estimate.",
+    )
+    reconciliation = models.CharField(max_length=12, choices=Reconciliation.choices)
+    canonical_event = models.ForeignKey(
+        "integrations.CanonicalEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier_scac", "invoice_number"],
+                name="freight_invoice_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["reconciliation", "-received_at"],
+                name="freight_invoice_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_scac or '?'} {self.invoice_number}"
+
+
+class FreightInvoiceLine(models.Model):
+    """One charge of a freight invoice (an X12 L1): rate and amount."""
+
+    invoice = models.ForeignKey(
+        FreightInvoice, on_delete=models.CASCADE, related_name="lines"
+    )
+    line_number = models.PositiveIntegerField(null=True, blank=True)
+    rate = models.DecimalField(max_digits=15, decimal_places=6, null=True, blank=True)
+    rate_qualifier = models.CharField(max_length=4, blank=True)
+    charge = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    charge_code = models.CharField(max_length=10, blank=True)
+    description = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["invoice", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice}: {self.charge_code or 'charge'} {self.charge}"

@@ -44,6 +44,8 @@ from orders.models import (
 from shipments.models import (
     Document,
     EtaRevision,
+    FreightInvoice,
+    FreightInvoiceLine,
     Package,
     ServiceAlert,
     Shipment,
@@ -274,6 +276,32 @@ class DocumentFactory(factory.django.DjangoModelFactory):
     content_type = "application/pdf"
 
 
+class FreightInvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FreightInvoice
+
+    source = "edi-x12"
+    carrier_scac = "ABCD"
+    invoice_number = factory.Sequence(lambda n: f"INV-{n}")
+    pro_number = factory.Sequence(lambda n: f"PRO{n}")
+    shipment = factory.SubFactory(ShipmentFactory)
+    invoiced_on = NOW.date()
+    amount = Decimal("1482.75")
+    currency = "USD"
+    reconciliation = FreightInvoice.Reconciliation.NO_ESTIMATE
+
+
+class FreightInvoiceLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FreightInvoiceLine
+
+    invoice = factory.SubFactory(FreightInvoiceFactory)
+    line_number = 1
+    rate = Decimal("2.35")
+    rate_qualifier = "PH"
+    charge = Decimal("1175.00")
+
+
 class ConnectionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Connection
@@ -438,6 +466,8 @@ FACTORIES: dict[type, type[factory.django.DjangoModelFactory]] = {
         EtaRevisionFactory,
         ServiceAlertFactory,
         DocumentFactory,
+        FreightInvoiceFactory,
+        FreightInvoiceLineFactory,
         ConnectionFactory,
         CircuitBreakerFactory,
         X12ControlNumbersFactory,

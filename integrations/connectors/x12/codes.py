@@ -240,6 +240,32 @@ TRANSACTION_SET_NAMES = {
     "999": "Implementation Acknowledgment",
 }
 
+# Element 558 (B104 of a 990): what the carrier did with a load tender. Only
+# an acceptance assigns the carrier; a conditional acceptance or a counter
+# proposal is not an acceptance of the tender as sent.
+TENDER_RESPONSE = {
+    "A": "accepted",  # Reservation Accepted
+    "B": "conditional",  # Conditional Acceptance
+    "C": "countered",  # Counter Proposal Made
+    "D": "declined",  # Reservation Cancelled
+    "E": "declined",  # Reservation Declined
+}
+
+# Element 673 (QTY01 of an 846), in order of preference for the quantity the
+# hub shows as available: available for sale, else on hand.
+AVAILABLE_QUANTITY = ("33", "17")
+
+# Element 128 (N9/REF qualifiers) the hub reads from warehouse and freight
+# documents.
+BILL_OF_LADING = "BM"
+CARRIER_REFERENCE = "CN"
+SHIPPER_REFERENCE = "SI"
+RETURN_AUTHORIZATION = "RZ"
+
+# Element 374 (G62 date qualifiers) on a 940: requested ship date first,
+# then the delivery date the depositor asked for.
+REQUESTED_DATE_QUALIFIERS = ("10", "02")
+
 # Category name (integrations.models.CodeMapping.Category) to default table,
 # for seeding the code mappings of an X12 connection.
 DEFAULT_TABLES: dict[str, dict[str, str]] = {

@@ -1,11 +1,16 @@
 """Map X12 files from the file drop to canonical events.
 
 Accepted documents: 214 (carrier shipment status: one event per AT7), 856
-(ship notice) and 945 (warehouse shipping advice), both ``shipment.packed``.
-Every other transaction set is reported as not accepted yet, never dropped
-silently. A set the envelope rule rejects (see ``integrations.edi.x12``) is
-reported with the tokenizer's reason and its data is not used; envelope
-warnings are logged and the data is used.
+(ship notice) and 945 (warehouse shipping advice), both ``shipment.packed``;
+210 (freight invoice, ``freight.invoiced``), 846 (inventory advice,
+``inventory.snapshot``), 940 (warehouse shipping order, ``order.released``),
+944 (receipt advice, ``inventory.received`` or ``return.received``) and 990
+(tender response, a milestone or an exception). A 204 load tender is refused
+with its reason: tendering belongs to the TMS. Every other transaction set
+is reported as not accepted yet, never dropped silently. A set the envelope
+rule rejects (see ``integrations.edi.x12``) is reported with the tokenizer's
+reason and its data is not used; envelope warnings are logged and the data
+is used.
 
 Codes go through the connection's code mapping: an unknown AT701 status is
 a problem for that AT7 alone, never a default status (B01). Quantities and
@@ -607,6 +612,624 @@ class _ShippingAdvice:
             )
 
 
+# --- 204 Motor Carrier Load Tender ---------------------------------------------
+
+
+def map_204(context: _Context, result: ParseResult) -> None:
+    """Refuse a 204: load tenders go from the TMS to carriers, never inward.
+
+    DESIGN §2 makes the TMS the owner of carrier choice and tendering. A
+    load tender that reaches the hub is misrouted, or comes from a partner
+    that takes the hub for a carrier; recording it as a plan would let that
+    partner choose carriers for the business. The message is kept with this
+    reason so that a person can redirect it.
+    """
+    b2 = _first(context.transaction.segments, "B2")
+    shipment = _value(b2, 4) or "(no B204)"
+    raise _Unusable(
+        "unsupported_document",
+        f"{context.label} (Motor Carrier Load Tender) for shipment {shipment} "
+        f"from partner {context.interchange.sender}: load tenders go from the "
+        "TMS to carriers, so the hub accepts none from a partner",
+    )
+
+
+# --- 210 Motor Carrier Freight Details and Invoice ----------------------------
+
+
+def map_210(context: _Context, result: ParseResult) -> None:
+    """Map a 210 to one ``freight.invoiced``: the invoice, its charges, its refs.
+
+    Money elements are type N2 (B307, L104, L305: ``148275`` is 1482.75);
+    the rate L102 is type R and kept as sent (B13). A decimal point or any
+    other stray character in an N2 element is a syntax error: the invoice
+    is held with an ``invalid_value`` problem that names the segment, the
+    element position and the 997 error (AK4 6), and is never stored 100
+    times too large or too small. An invoice whose L1 charges or L305 do not
+    add up to B307 is held as well.
+    """
+    invoice = _FreightInvoice(context)
+    for position, elements in enumerate(context.transaction.segments, start=1):
+        invoice.add(elements, position)
+
+    result.events.append(invoice.event())
+
+
+class _FreightInvoice:
+    """Collect a 210's B3 header, C3 currency, N9 references and L1/L3 charges."""
+
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.b3: list[str] | None = None
+        self.b3_position = 0
+        self.currency: str | None = None
+        self.references: list[dict[str, str]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.total: Decimal | None = None
+        self.description: str | None = None
+
+    def add(self, elements: list[str], position: int) -> None:
+        tag = elements[0]
+        if tag == "B3" and self.b3 is None:
+            self.b3, self.b3_position = elements, position
+        elif tag == "C3":
+            self.currency = self.currency or _value(elements, 1)
+        elif tag == "N9":
+            _add_reference(self.references, elements)
+        elif tag == "LX":
+            self.description = None
+        elif tag == "L5":
+            self.description = self.description or _value(elements, 2)
+        elif tag == "L1":
+            self.lines.append(self._line(elements, position))
+        elif tag == "L3":
+            self.total = _n2(self.context, elements, 5, position)
+
+    def _line(self, l1: list[str], position: int) -> dict[str, Any]:
+        rate = _value(l1, 2)
+        return {
+            "line_number": _lin_number(_value(l1, 1)),
+            "rate": _decimal(self.context, rate, "L102 rate") if rate else None,
+            "rate_qualifier": _value(l1, 3),
+            "charge": _money(_n2(self.context, l1, 4, position)),
+            "charge_code": _value(l1, 8),
+            "description": _value(l1, 12) or self.description,
+        }
+
+    def event(self) -> Event:
+        context, b3 = self.context, self.b3
+        if b3 is None:
+            raise _Unusable("invalid_value", f"{context.label}: no B3 invoice header")
+        number = _value(b3, 2)
+        if not number:
+            raise _Unusable("invalid_value", f"{context.label}: B302 invoice is empty")
+        amount = _n2(context, b3, 7, self.b3_position)
+        if amount is None:
+            raise _Unusable("invalid_value", f"{context.label}: B307 amount is empty")
+        self._check_total(amount)
+        moment = _document_time(context, _value(b3, 6), None)
+
+        data = {
+            "invoice_number": number,
+            "carrier_scac": _value(b3, 11),
+            "pro_number": _value(b3, 3),
+            "bol_number": _reference_value(self.references, codes.BILL_OF_LADING),
+            "references": self.references,
+            "invoiced_on": moment.date().isoformat(),
+            "amount": str(amount),
+            "currency": self.currency,
+            "payment_method": _value(b3, 4),
+            "lines": self.lines,
+        }
+        return Event(
+            id=context.key,
+            source=context.source,
+            type=EventType.FREIGHT_INVOICED,
+            subject=number,
+            time=moment,
+            data=data,
+        )
+
+    def _check_total(self, amount: Decimal) -> None:
+        """Refuse an invoice whose charges or L3 total disagree with B307."""
+        label = self.context.label
+        charges = [Decimal(line["charge"]) for line in self.lines if line["charge"]]
+        if charges and sum(charges) != amount:
+            raise _Unusable(
+                "invalid_value",
+                f"{label}: the L1 charges add up to {sum(charges)}, B307 says {amount}",
+            )
+        if self.total is not None and self.total != amount:
+            raise _Unusable(
+                "invalid_value", f"{label}: L305 says {self.total}, B307 says {amount}"
+            )
+
+
+def _n2(
+    context: _Context, elements: list[str], position: int, segment_position: int
+) -> Decimal | None:
+    """Read an N2 element; a syntax error names what a 997 AK3/AK4 reports."""
+    text = _value(elements, position)
+    if text is None:
+        return None
+    try:
+        return implied_decimal(text, 2)
+    except ValueError:
+        tag = elements[0]
+        raise _Unusable(
+            "invalid_value",
+            f"{context.label}: {tag}{position:02d} {text!r} is not an N2 number "
+            f"(segment {tag} at position {segment_position}, element position "
+            f"{position}): a syntax error, 997 AK4 6 (invalid character in data "
+            "element); the document is held",
+        ) from None
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _add_reference(references: list[dict[str, str]], n9: list[str]) -> None:
+    qualifier, value = _value(n9, 1), _value(n9, 2)
+    if qualifier and value:
+        reference = {"qualifier": qualifier, "value": value}
+        if reference not in references:
+            references.append(reference)
+
+
+def _reference_value(references: list[dict[str, str]], qualifier: str) -> str | None:
+    return next(
+        (ref["value"] for ref in references if ref["qualifier"] == qualifier), None
+    )
+
+
+# --- 990 Response to a Load Tender ---------------------------------------------
+
+
+def map_990(context: _Context, result: ParseResult) -> None:
+    """Map a 990: acceptance assigns the carrier, any other answer is an exception.
+
+    An accepted tender (B104 ``A``) is an actual ``carrier_assigned``
+    milestone (DESIGN §6: the step after ``tendered``). A declined tender,
+    a counter proposal and a conditional acceptance all leave the shipment
+    without a carrier on the tendered terms, so each is a
+    ``shipment.exception`` with reason ``carrier`` and the carrier's words
+    (V9 reason, K1 remarks) in the description, for a planner to act on.
+    B103 carries a date only; the group's time is used when GS04 is the same
+    day, and the time is read as UTC like every X12 document time.
+    """
+    segments = context.transaction.segments
+    b1 = _first(segments, "B1")
+    scac, shipment_number = _value(b1, 1), _value(b1, 2)
+    code = (_value(b1, 4) or "").upper()
+    if not shipment_number:
+        raise _Unusable("invalid_value", f"{context.label}: B102 shipment id is empty")
+    response = codes.TENDER_RESPONSE.get(code)
+    if response is None:
+        raise _Unusable(
+            "unmapped_code",
+            f"unmapped X12 tender response code {code or '(empty)'} (B104, "
+            f"partner {context.interchange.sender})",
+        )
+    moment = _tender_time(context, _value(b1, 3))
+
+    accepted = response == "accepted"
+    data = {
+        "tracking_number": None,
+        "shipment_number": shipment_number,
+        "status": "carrier_assigned" if accepted else "exception",
+        "external_code": code,
+        "description": _tender_description(segments, scac=scac, response=response),
+        "kind": "actual",
+        "occurred_at": moment.isoformat(),
+        "tz_source": TZ_ASSUMED,
+        "city": None,
+        "state": None,
+        "country": None,
+        "reason_code": None if accepted else "carrier",
+        "carrier_scac": scac,
+        "carrier_reference": _segment_reference(segments, codes.CARRIER_REFERENCE),
+    }
+    result.events.append(
+        Event(
+            id=context.key,
+            source=context.source,
+            type=EventType.SHIPMENT_MILESTONE
+            if accepted
+            else EventType.SHIPMENT_EXCEPTION,
+            subject=shipment_number,
+            time=moment,
+            data=data,
+        )
+    )
+
+
+def _tender_time(context: _Context, date_text: str | None) -> dt.datetime:
+    gs = context.group.gs
+    same_day = date_text is not None and date_text == _value(gs, 4)
+    return _document_time(context, date_text, _value(gs, 5) if same_day else None)
+
+
+def _tender_description(
+    segments: list[list[str]], *, scac: str | None, response: str
+) -> str:
+    """Return what the carrier answered, with its reason and remarks."""
+    wording = {
+        "accepted": "accepted",
+        "conditional": "accepted on conditions",
+        "countered": "answered with a counter proposal",
+        "declined": "declined",
+    }[response]
+    text = f"Load tender {wording} by {scac or 'the carrier'}"
+    v9 = _first(segments, "V9")
+    reason = _value(v9, 8)
+    if reason and response != "accepted":
+        text += f" (reason {reason})"
+    remarks = [
+        " ".join(filter(None, (_value(k1, 1), _value(k1, 2))))
+        for k1 in segments
+        if k1[0] == "K1"
+    ]
+    if any(remarks):
+        text += ": " + "; ".join(remark for remark in remarks if remark)
+    return text
+
+
+def _segment_reference(segments: list[list[str]], qualifier: str) -> str | None:
+    return next(
+        (
+            _value(n9, 2)
+            for n9 in segments
+            if n9[0] == "N9" and _value(n9, 1) == qualifier
+        ),
+        None,
+    )
+
+
+# --- 846 Inventory Inquiry/Advice ------------------------------------------------
+
+
+def map_846(context: _Context, result: ParseResult) -> None:
+    """Map an 846 to one ``inventory.snapshot`` of one warehouse.
+
+    The warehouse is the N1*WH party, else N1*ST (a stock report at the
+    receiving plant), else the interchange sender (a WMS that reports only
+    its own stock), read through the connection's location mapping. Each
+    LIN gives the item (by the preferred LIN qualifier) and its available
+    quantity: QTY 33 (available for sale), else QTY 17 (on hand), with the
+    unit from QTY03 or the UIT that follows. A snapshot is applied whole or
+    not at all, so that a replay after a mapping fix applies every line: one
+    unreadable line holds the set, and each bad line is reported.
+    """
+    segments = context.transaction.segments
+    bia = _first(segments, "BIA")
+    warehouse = _warehouse(context, segments, qualifiers=("WH", "ST"))
+    moment = _advice_time(context, segments, bia)
+
+    advice = _InventoryAdvice(context)
+    for elements in segments:
+        advice.add(elements)
+    lines, problems = advice.items()
+    if problems:
+        for problem in problems:
+            _add_problem(result, problem)
+        return
+
+    data = {
+        "warehouse": warehouse,
+        "report_id": _value(bia, 3),
+        "as_of": moment.isoformat(),
+        "items": lines,
+    }
+    result.events.append(
+        Event(
+            id=context.key,
+            source=context.source,
+            type=EventType.INVENTORY_SNAPSHOT,
+            subject=warehouse,
+            time=moment,
+            data=data,
+        )
+    )
+
+
+def _warehouse(
+    context: _Context, segments: list[list[str]], *, qualifiers: tuple[str, ...]
+) -> str:
+    """Return the hub's warehouse code for a document's reporting party.
+
+    The party is the first N1 of the preferred qualifiers (its N104 code,
+    else its name), else the interchange sender.
+    """
+    parties = {}
+    for elements in segments:
+        if elements[0] == "N1" and _value(elements, 1) in qualifiers:
+            code = _value(elements, 4) or _value(elements, 2)
+            parties.setdefault(_value(elements, 1), code)
+    sender = context.interchange.sender
+    code = next((parties[q] for q in qualifiers if parties.get(q)), None)
+    where = f"partner {sender}"
+    if code is None:
+        code = sender
+        named = " or N1*".join(qualifiers)
+        where = f"the interchange sender, as no N1*{named} names one"
+    warehouse = context.lookup("location", context.source, code)
+    if warehouse is None:
+        raise _Unusable("unmapped_code", f"unmapped X12 location code {code} ({where})")
+    return warehouse
+
+
+def _advice_time(
+    context: _Context, segments: list[list[str]], bia: list[str] | None
+) -> dt.datetime:
+    """Return an 846's as-of time: DTM*007 with its time code, else BIA04/05."""
+    dtm = next((s for s in segments if s[0] == "DTM" and _value(s, 1) == "007"), None)
+    if dtm is not None and _value(dtm, 2):
+        day = _date(_value(dtm, 2) or "", f"{context.label}: DTM*007 date")
+        time_text = _value(dtm, 3)
+        clock = _time(time_text, "DTM*007 time") if time_text else dt.time()
+        local = dt.datetime.combine(day, clock)
+        return _to_utc(local, _value(dtm, 4) or "", (None, None, None))[0]
+    return _document_time(context, _value(bia, 4), _value(bia, 5))
+
+
+class _InventoryAdvice:
+    """Collect an 846's LIN items with their QTY quantities and units."""
+
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.items_seen: list[tuple[list[str], dict[str, list[str | None]]]] = []
+        self.last_quantity: list[str | None] | None = None
+        delimiters = context.interchange.delimiters
+        self.component = delimiters.component if delimiters else ""
+
+    def add(self, elements: list[str]) -> None:
+        tag = elements[0]
+        if tag == "LIN":
+            self.items_seen.append((elements, {}))
+            self.last_quantity = None
+        elif tag == "QTY" and self.items_seen:
+            qualifier = _value(elements, 1) or ""
+            unit = _value(elements, 3)
+            if unit and self.component:
+                unit = unit.split(self.component)[0]
+            quantity = [_value(elements, 2), unit]
+            self.items_seen[-1][1].setdefault(qualifier, quantity)
+            self.last_quantity = quantity
+        elif tag == "UIT" and self.last_quantity is not None:
+            self.last_quantity[1] = self.last_quantity[1] or _value(elements, 1)
+
+    def items(self) -> tuple[list[dict[str, Any]], list[Problem]]:
+        """Return the readable items and a problem for each unreadable one."""
+        lines: list[dict[str, Any]] = []
+        problems: list[Problem] = []
+        for position, (lin, quantities) in enumerate(self.items_seen, start=1):
+            try:
+                lines.append(self._item(lin, quantities, position))
+            except _Unusable as exc:
+                problems.append(Problem(exc.code, exc.reason))
+        return lines, problems
+
+    def _item(
+        self, lin: list[str], quantities: dict[str, list[str | None]], position: int
+    ) -> dict[str, Any]:
+        sku = _sku(lin)
+        where = f"{self.context.label} LIN {position} ({sku or 'no item id'})"
+        if not sku:
+            raise _Unusable("invalid_value", f"{where}: no item number")
+        qualifier = next((q for q in codes.AVAILABLE_QUANTITY if q in quantities), None)
+        if qualifier is None:
+            found = ", ".join(sorted(quantities)) or "none"
+            raise _Unusable(
+                "invalid_value",
+                f"{where}: no available (QTY 33) or on-hand (QTY 17) quantity; "
+                f"QTY qualifiers found: {found}",
+            )
+        quantity, unit = quantities[qualifier]
+        return {
+            "sku": sku,
+            "quantity": _decimal(self.context, quantity, f"{where}: QTY02"),
+            "unit": self.context.unit(unit or ""),
+            "quantity_qualifier": qualifier,
+        }
+
+
+# --- 944 Warehouse Stock Transfer Receipt Advice ----------------------------------
+
+
+def map_944(context: _Context, result: ParseResult) -> None:
+    """Map a 944 to ``return.received`` or ``inventory.received``.
+
+    A receipt that names a return authorisation (N9*RZ) is goods coming
+    back from a customer: ``return.received`` with the RMA number, which
+    moves the return request on. Any other receipt is stock arriving at
+    the warehouse: ``inventory.received``, a change to availability (a
+    delta), unlike ``inventory.snapshot`` which states it whole. The
+    warehouse is the N1*WH party through the location mapping; W07 lines
+    must add up to the W14 total.
+    """
+    segments = context.transaction.segments
+    w17 = _first(segments, "W17")
+    receipt_number = _value(w17, 3)
+    if not receipt_number:
+        raise _Unusable(
+            "invalid_value", f"{context.label}: W1703 warehouse receipt number is empty"
+        )
+    warehouse = _warehouse(context, segments, qualifiers=("WH",))
+    lines = _receipt_lines(context, segments)
+    moment = _document_time(context, _value(w17, 2), None)
+
+    rma = _segment_reference(segments, codes.RETURN_AUTHORIZATION)
+    data: dict[str, Any] = {
+        "warehouse": warehouse,
+        "receipt_number": receipt_number,
+        "reference": _value(w17, 4),
+        "received_at": moment.isoformat(),
+        "lines": lines,
+    }
+    if rma:
+        data = {"return_number": rma, **data}
+    result.events.append(
+        Event(
+            id=context.key,
+            source=context.source,
+            type=EventType.RETURN_RECEIVED if rma else EventType.INVENTORY_RECEIVED,
+            subject=rma or receipt_number,
+            time=moment,
+            data=data,
+        )
+    )
+
+
+def _receipt_lines(
+    context: _Context, segments: list[list[str]]
+) -> list[dict[str, Any]]:
+    """Return the W07 lines, checked against the W14 total."""
+    lines = []
+    total = None
+    for elements in segments:
+        if elements[0] == "W07":
+            line = _line(None, _warehouse_item(elements, upc=3, first_pair=4))
+            line["quantity"] = _decimal(context, _value(elements, 1), "W0701 received")
+            line["unit"] = context.unit(_value(elements, 2) or "")
+            line["lot"] = _value(elements, 8)
+            if not line["sku"]:
+                raise _Unusable("invalid_value", f"{context.label}: W07 names no item")
+            lines.append(line)
+        elif elements[0] == "W14":
+            total = _value(elements, 1)
+    if not lines:
+        raise _Unusable("invalid_value", f"{context.label}: no W07 received lines")
+    _check_sum(context, lines, total, "W14 says {said} units received")
+    return lines
+
+
+def _warehouse_item(elements: list[str], *, upc: int, first_pair: int) -> str | None:
+    """Return the item number of a W01/W07 line by the preferred qualifier."""
+    pairs = elements[first_pair : first_pair + 4]
+    pairs += [""] * (4 - len(pairs))
+    upc_code = _value(elements, upc)
+    return _sku([elements[0], "", *pairs, "UP" if upc_code else "", upc_code or ""])
+
+
+def _check_sum(
+    context: _Context, lines: list[dict[str, Any]], said: str | None, what: str
+) -> None:
+    if said is None:
+        return
+    total = Decimal(_decimal(context, said, "total"))
+    found = sum((Decimal(line["quantity"]) for line in lines), Decimal(0))
+    if total != found:
+        raise _Unusable(
+            "invalid_value",
+            f"{context.label}: {what.format(said=total)}, the lines add up to {found}",
+        )
+
+
+# --- 940 Warehouse Shipping Order ----------------------------------------------
+
+
+def map_940(context: _Context, result: ParseResult) -> None:
+    """Map a 940 to ``order.released`` when it carries what a release needs.
+
+    A 940 is the depositor's instruction to ship, which in the hub is the
+    ERP releasing an order: W0502 is the order number, W0503 the PO, the
+    N1*DE party's code the customer account, N1*WH the ship-from warehouse
+    (through the location mapping), N1*ST (else N1*CN) the ship-to address
+    code, G62*10 (else G62*02) the requested date, and each LX/W01 a line.
+    A 940 without an order number, account, warehouse or lines is held
+    with one reason naming everything missing; the order service then
+    checks the account, items, credit and availability as for any release.
+    """
+    segments = context.transaction.segments
+    w05 = _first(segments, "W05")
+    order = _ShippingOrder(context)
+    for elements in segments:
+        order.add(elements)
+    order.check_complete(order_number=_value(w05, 2))
+    warehouse = _warehouse(context, segments, qualifiers=("WH",))
+    moment = _document_time(context, None, None)
+
+    order_number = _value(w05, 2) or ""
+    data = {
+        "order_number": order_number,
+        "account_number": order.parties.get("DE"),
+        "po_number": _value(w05, 3),
+        "ship_from": warehouse,
+        "ship_to": order.parties.get("ST") or order.parties.get("CN"),
+        "requested_date": order.requested_date(),
+        "lines": order.lines,
+    }
+    result.events.append(
+        Event(
+            id=context.key,
+            source=context.source,
+            type=EventType.ORDER_RELEASED,
+            subject=order_number,
+            time=moment,
+            data=data,
+            correlationid=order_number,
+        )
+    )
+
+
+class _ShippingOrder:
+    """Collect a 940's N1 parties, G62 dates and LX/W01 lines."""
+
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.parties: dict[str, str] = {}
+        self.dates: dict[str, str] = {}
+        self.line_number: int | None = None
+        self.lines: list[dict[str, Any]] = []
+
+    def add(self, elements: list[str]) -> None:
+        tag = elements[0]
+        if tag == "N1":
+            code = _value(elements, 4)
+            if code:
+                self.parties.setdefault(_value(elements, 1) or "", code)
+        elif tag == "G62":
+            self.dates.setdefault(_value(elements, 1) or "", _value(elements, 2) or "")
+        elif tag == "LX":
+            self.line_number = _lin_number(_value(elements, 1))
+        elif tag == "W01":
+            self.lines.append(self._line(elements))
+
+    def _line(self, w01: list[str]) -> dict[str, Any]:
+        line = _line(self.line_number, _warehouse_item(w01, upc=3, first_pair=4))
+        line["quantity"] = _decimal(self.context, _value(w01, 1), "W0101 ordered")
+        line["unit"] = self.context.unit(_value(w01, 2) or "")
+        return line
+
+    def check_complete(self, *, order_number: str | None) -> None:
+        """Refuse a 940 that lacks what ``order.released`` needs, naming it all."""
+        missing = []
+        if not order_number:
+            missing.append("order number (W0502)")
+        if "DE" not in self.parties:
+            missing.append("depositor account (N1*DE N104)")
+        if "WH" not in self.parties:
+            missing.append("warehouse (N1*WH N104)")
+        if not self.lines:
+            missing.append("lines (W01)")
+        elif any(not line["sku"] or not line["line_number"] for line in self.lines):
+            missing.append("an item and line number (LX01) on every W01")
+        if missing:
+            raise _Unusable(
+                "invalid_value",
+                f"{self.context.label}: cannot release the order, missing "
+                + ", ".join(missing),
+            )
+
+    def requested_date(self) -> str | None:
+        for qualifier in codes.REQUESTED_DATE_QUALIFIERS:
+            text = self.dates.get(qualifier)
+            if text:
+                return _date(text, f"{self.context.label}: G62*{qualifier}").isoformat()
+        return None
+
+
 # --- Shared pieces ------------------------------------------------------------
 
 
@@ -741,7 +1364,13 @@ def _add_unique(values: list[str], value: str | None) -> None:
 
 
 _MAPPERS: dict[str, _Mapper] = {
+    "204": map_204,
+    "210": map_210,
     "214": map_214,
+    "846": map_846,
     "856": map_856,
+    "940": map_940,
+    "944": map_944,
     "945": map_945,
+    "990": map_990,
 }
