@@ -28,6 +28,11 @@ chain belongs to. ``data`` is the canonical payload; its keys per type are:
 ``invoice.released``
     ``order_number``, ``invoice_number``, ``amount``, ``currency``,
     ``document`` ``{filename, content_type, content_base64}``.
+``x12.acknowledged``
+    A partner's 997 for one group the hub sent: ``functional_id``,
+    ``group`` (GS06), ``status`` (AK901), ``included``, ``received``,
+    ``accepted``, ``codes`` (AK904-AK908), ``sets``: list of ``{code,
+    control, status, codes, segments}`` with AK3/AK4 errors, ``interchange``.
 ``freight.invoiced``
     ``invoice_number``, ``carrier_scac``, ``pro_number``, ``bol_number``,
     ``references``: list of ``{qualifier, value}``, ``invoiced_on`` (ISO
@@ -81,6 +86,7 @@ class EventType:
     INVENTORY_SNAPSHOT = "inventory.snapshot"
     INVENTORY_RECEIVED = "inventory.received"
     FREIGHT_INVOICED = "freight.invoiced"
+    X12_ACKNOWLEDGED = "x12.acknowledged"
 
 
 @dataclasses.dataclass(frozen=True)

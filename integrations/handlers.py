@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from integrations.connectors.x12 import acks as x12_acks
 from integrations.events import EventType
 from integrations.models import CanonicalEvent
 from masterdata.inventory import inventory_apply_receipt, inventory_apply_snapshot
@@ -77,6 +78,13 @@ def apply_invoice_released(event: CanonicalEvent) -> object:
     return shipment_services.invoice_apply_released(data=event.data)
 
 
+def apply_x12_acknowledged(event: CanonicalEvent) -> object:
+    """Close the acknowledgement watch a partner's 997 answers."""
+    return x12_acks.ack_watch_close(
+        source=event.source, data=event.data, acknowledged_at=event.time
+    )
+
+
 def apply_freight_invoiced(event: CanonicalEvent) -> object:
     """Store a carrier's freight invoice and reconcile it with the estimate."""
     return freight_invoice_apply(
@@ -119,4 +127,5 @@ HANDLERS: dict[str, Handler] = {
     EventType.INVENTORY_SNAPSHOT: apply_inventory_snapshot,
     EventType.INVENTORY_RECEIVED: apply_inventory_received,
     EventType.RETURN_RECEIVED: apply_return_received,
+    EventType.X12_ACKNOWLEDGED: apply_x12_acknowledged,
 }

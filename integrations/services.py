@@ -22,6 +22,7 @@ from django.db import connection as db_connection
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.connectors.x12 import acks as x12_acks
 from integrations.errors import EventRejected
 from integrations.events import Event, ParseResult, Problem
 from integrations.handlers import HANDLERS
@@ -246,6 +247,7 @@ def _parse_and_apply(message: InboundMessage) -> list[Problem]:
         parsed.problems.append(
             Problem("invalid_message", "the message holds no events")
         )
+    x12_acks.acknowledge_inbound(message=message, parsed=parsed)
     problems = lookup.with_keys(parsed.problems)
     for event in parsed.events:
         problem = event_apply(event=event, message=message)

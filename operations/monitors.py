@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from operations.services import case_open, case_resolve
@@ -85,3 +86,54 @@ def _resolve_recovered(kind: str, *, exclude) -> None:
     )
     for key in list(recovered):
         case_resolve(dedupe_key=key)
+
+
+def delayed_ack_case_key(watch_id: int) -> str:
+    """Return the dedupe key of the delayed-acknowledgement case of one watch."""
+    return f"delayed_ack:{watch_id}"
+
+
+def monitor_overdue_acknowledgements(*, now: dt.datetime | None = None) -> int:
+    """Mark X12 groups whose 997 is overdue and open one case per group.
+
+    Only groups that reached the partner count: a message still being
+    retried (or dead) has its own case. A 997 that arrives later still
+    closes the watch and resolves the case.
+    """
+    from integrations.models import AckWatch
+
+    now = now or timezone.now()
+    reached = Q(outbox_message__isnull=True) | Q(outbox_message__state="delivered")
+    due = (
+        AckWatch.objects.filter(state=AckWatch.State.WAITING, due_at__lt=now)
+        .filter(reached)
+        .select_related("connection", "outbox_message")
+        .order_by("pk")
+    )
+    count = 0
+    for watch in due.iterator():
+        # The conditional update loses cleanly to a 997 closing the watch
+        # at the same moment.
+        marked = AckWatch.objects.filter(
+            pk=watch.pk, state=AckWatch.State.WAITING
+        ).update(state=AckWatch.State.OVERDUE)
+        if marked:
+            _open_delayed_ack_case(watch)
+            count += 1
+    return count
+
+
+def _open_delayed_ack_case(watch) -> None:
+    message = watch.outbox_message
+    what = f"{message.type} {message.subject}" if message else "a group"
+    case_open(
+        kind="delayed_ack",
+        dedupe_key=delayed_ack_case_key(watch.pk),
+        title=f"No 997 from {watch.connection.code} for GS {watch.group_control} "
+        f"({what}), due {watch.due_at:%Y-%m-%d %H:%M} UTC",
+        detail=f"Interchange {watch.interchange_control}, group "
+        f"{watch.functional_id} {watch.group_control}, sent "
+        f"{watch.sent_at.isoformat()}; the acknowledgement window is "
+        f"{watch.connection.ack_window_minutes} minutes.",
+        outbox_message=message,
+    )

@@ -17,3 +17,9 @@ def monitor_tracking_task() -> int:
 def fallback_unrated_task() -> int:
     """Release shipments the TMS cannot rate on their lanes' fallback carriers."""
     return fallback.release_unrated_shipments()
+
+
+@shared_task(name="operations.tasks.monitor_acknowledgements_task")
+def monitor_acknowledgements_task() -> int:
+    """Mark overdue X12 acknowledgements and open delayed-acknowledgement cases."""
+    return monitors.monitor_overdue_acknowledgements()

@@ -36,6 +36,13 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("operations.tasks.monitor_tracking_task"),
         name="tracking monitors",
     )
+    # Acknowledgement windows are minutes long, so this runs at least
+    # every minute; the query reads one index.
+    sender.add_periodic_task(
+        min(settings.WAYBILL_MONITOR_SECONDS, 60.0),
+        sender.signature("operations.tasks.monitor_acknowledgements_task"),
+        name="acknowledgement monitor",
+    )
     sender.add_periodic_task(
         settings.WAYBILL_FALLBACK_SECONDS,
         sender.signature("operations.tasks.fallback_unrated_task"),

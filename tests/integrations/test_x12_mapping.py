@@ -404,8 +404,8 @@ def test_other_documents_are_reported_as_not_accepted_yet():
         "ST*850*0001",
         "BEG*00*SA*PO-1**20250301",
         "SE*3*0001",
-        "ST*997*0002",
-        "AK1*PO*7",
+        "ST*810*0002",
+        "BIG*20250301*INV-1",
         "SE*3*0002",
         "GE*2*7",
         "IEA*1*000000214",
@@ -421,7 +421,7 @@ def test_other_documents_are_reported_as_not_accepted_yet():
         ),
         Problem(
             "unsupported_document",
-            "X12 997 (Functional Acknowledgment) is not a document this hub accepts yet",
+            "X12 810 (Invoice) is not a document this hub accepts yet",
         ),
     ]
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from integrations.connectors.x12 import codes
+from integrations.connectors.x12 import acks, codes
 from integrations.edi.x12 import (
     FunctionalGroup,
     Interchange,
@@ -969,7 +969,12 @@ def _advice_time(
         time_text = _value(dtm, 3)
         clock = _time(time_text, "DTM*007 time") if time_text else dt.time()
         local = dt.datetime.combine(day, clock)
-        return _to_utc(local, _value(dtm, 4) or "", (None, None, None))[0]
+        try:
+            return _to_utc(local, _value(dtm, 4) or "", (None, None, None))[0]
+        except OverflowError as exc:
+            raise _Unusable(
+                "invalid_value", f"{context.label}: DTM*007 {local} is out of range"
+            ) from exc
     return _document_time(context, _value(bia, 4), _value(bia, 5))
 
 
@@ -1373,4 +1378,5 @@ _MAPPERS: dict[str, _Mapper] = {
     "944": map_944,
     "945": map_945,
     "990": map_990,
+    "997": acks.map_997,
 }
