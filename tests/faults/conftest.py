@@ -376,7 +376,7 @@ class BacklogGate(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        from django.db import close_old_connections
+        from django.db import connection
 
         from integrations.models import InboundMessage, OutboxMessage
 
@@ -392,7 +392,9 @@ class BacklogGate(threading.Thread):
                     self.open.set()
         finally:
             self.open.set()
-            close_old_connections()
+            # This thread's own connection; left open it would keep the test
+            # database from being dropped.
+            connection.close()
 
     def wait(self) -> None:
         self.open.wait(120)
