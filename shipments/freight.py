@@ -29,6 +29,8 @@ from shipments.models import FreightInvoice, FreightInvoiceLine, Shipment
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+# Money columns hold 12 digits, two after the point.
+AMOUNT_LIMIT = Decimal(10) ** 10
 DEFAULT_TOLERANCE = "2%"
 Reconciliation = FreightInvoice.Reconciliation
 
@@ -100,6 +102,8 @@ def _amount(value: Any, what: str) -> Decimal:
         ) from exc
     if not amount.is_finite():
         raise EventRejected("invalid_value", f"{what} {value!r} is not a number")
+    if abs(amount) >= AMOUNT_LIMIT:
+        raise EventRejected("invalid_value", f"{what} {value} is too large")
     return amount
 
 

@@ -255,6 +255,20 @@ def test_the_same_invoice_number_with_another_amount_waits_for_a_person(hub):
     assert FreightInvoice.objects.get().amount == Decimal("1482.75")
 
 
+def test_an_amount_too_large_to_store_is_refused_with_its_reason(hub):
+    body = transaction_set(
+        "210", "B3**INV-9**PP**20250305*1000000000000****RDWY", "L1*1***1000000000000"
+    )
+
+    message = deliver_x12(interchange(body))
+
+    assert message.state == "needs_attention"
+    assert message.error == (
+        "freight.invoiced INV-9: amount 10000000000.00 is too large"
+    )
+    assert FreightInvoice.objects.count() == 0
+
+
 # --- 846 inventory snapshots ----------------------------------------------------
 
 

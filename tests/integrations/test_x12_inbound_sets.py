@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from integrations.connectors.carrier.codes import static_lookup
 from integrations.connectors.x12 import codes
@@ -338,6 +340,19 @@ def test_846_dtm_effective_time_with_its_time_code_is_the_as_of_time():
     assert event.data["as_of"] == "2025-03-05T13:00:00+00:00"
 
 
+def test_846_time_beyond_the_last_utc_instant_is_a_problem():
+    body = _846("DTM*007*99991231*2359*ET", "LIN*1*SK*SKU-A", "QTY*33*5*EA")
+
+    result = parse(interchange(body))
+
+    assert result.problems == [
+        Problem(
+            "invalid_value",
+            "X12 846 ST 0001: DTM*007 9999-12-31 23:59:00 is out of range",
+        )
+    ]
+
+
 def test_846_bad_lines_hold_the_whole_snapshot_and_each_is_reported():
     body = _846(
         "LIN*1*SK*SKU-A",
@@ -516,3 +531,83 @@ def test_204_load_tender_is_refused_as_not_accepted_from_a_partner():
             "hub accepts none from a partner",
         )
     ]
+
+
+# --- Robustness -------------------------------------------------------------------
+
+SAMPLES = [
+    B13_210,
+    transaction_set("990", "B1*RDWY*SH-1*20250305*D", "V9*DEC*******EQU", "K1*NO"),
+    transaction_set(
+        "846",
+        "BIA*00*DD*S*20250305*1015",
+        "DTM*007*20250305*0800*ET",
+        "N1*WH*EAST DC*91*DC1",
+        "LIN*1*SK*SKU-A",
+        "QTY*33*100*EA",
+        "UIT*EA",
+    ),
+    transaction_set(
+        "944",
+        "W17*F*20250305*WR-5*TR-9",
+        "N1*WH*EAST DC*91*DC1",
+        "N9*RZ*RMA-1",
+        "W07*100*EA**SK*SKU-A***LOT-1",
+        "W14*100",
+    ),
+    transaction_set(
+        "940",
+        "W05*N*SO-1*PO-1",
+        "N1*DE*A*91*ACME",
+        "N1*WH*B*91*DC1",
+        "G62*10*20250310",
+        "LX*1",
+        "W01*2*CA**SK*SKU-A",
+    ),
+    transaction_set("204", "B2**RDWY**SH-1**PP"),
+]
+ODD_VALUES = [
+    "",
+    "-",
+    ".",
+    "0",
+    "-0",
+    "1482.75",
+    "9" * 40,
+    "99991231",
+    "00010101",
+    "20251399",
+    "2400",
+    "2359",
+    "ZZ",
+    "A>B>C",
+    "1E9999",
+    "NaN",
+    "LT",
+    "01",
+]
+
+
+@st.composite
+def damaged_set(draw) -> bytes:
+    """Return a sample set with some elements replaced by odd values."""
+    segments = [segment.split("*") for segment in draw(st.sampled_from(SAMPLES))]
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        # ST and SE stay intact: the envelope is the tokenizer's business.
+        segment = draw(st.sampled_from(segments[1:-1]))
+        position = draw(st.integers(min_value=1, max_value=len(segment) + 1))
+        value = draw(st.sampled_from(ODD_VALUES))
+        if position < len(segment):
+            segment[position] = value
+        else:
+            segment.append(value)
+    return interchange(["*".join(segment) for segment in segments])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged_set())
+def test_damaged_elements_give_events_or_readable_problems_never_an_error(raw):
+    result = parse(raw)
+
+    assert all(problem.reason for problem in result.problems)
+    assert len(result.events) + len(result.problems) >= 1
