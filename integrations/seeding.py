@@ -100,7 +100,18 @@ def _carrier_connections_seed(secret_prefix: str) -> list[Connection]:
             "protocol": Connection.Protocol.EDIFACT,
         },
     )
-    return [*rows, edifact]
+    # A 3PL warehouse trading X12 files: 940 orders out, 945 advices in, and
+    # 997s both ways, each of the hub's groups acknowledged within the hour.
+    wms_3pl, _ = Connection.objects.update_or_create(
+        code="wms-3pl",
+        defaults={
+            "name": "3PL warehouse (X12 940, 945 and 997 files)",
+            "kind": Connection.Kind.WMS,
+            "protocol": Connection.Protocol.X12_FILE,
+            "ack_window_minutes": 60,
+        },
+    )
+    return [*rows, edifact, wms_3pl]
 
 
 def demo_secret(prefix: str, code: str, direction: str) -> str:

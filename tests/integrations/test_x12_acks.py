@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from integrations.connectors.carrier.codes import static_lookup
 from integrations.connectors.x12.acks import group_acknowledgement
+from integrations.connectors.x12.mapping import parse_x12_file
 from integrations.connectors.x12.outbound import deliver
 from integrations.edi.x12 import parse_interchanges
 from integrations.events import Problem
@@ -575,3 +578,77 @@ def test_retry_to_the_partner_reuses_the_watchs_numbers(tender_sent, tmp_path):
     assert deliver(message=message) == (201, "")
     assert (tmp_path / "outbound" / PARTNER / "000000001-204.x12").read_bytes() == first
     assert InboundMessage.objects.count() == 0
+
+
+def test_hubs_own_997_reads_back_through_the_997_mapper(partner, tmp_path):
+    deliver_inbound(
+        PARTNER,
+        x12(
+            "GS*QM*PARTNERX*WAYBILL*20261204*1600*40*X*004010",
+            *status_214("0001"),
+            *status_214("0002", count=9),
+            "GE*2*40",
+            "IEA*1*000000777",
+        ),
+    )
+    [ack] = acks_sent()
+    outbox_dispatch(message_id=ack.pk)
+    written = (tmp_path / "outbound" / PARTNER / "000000001-997.x12").read_bytes()
+
+    result = parse_x12_file(written, source="echo", lookup=static_lookup({}))
+
+    [event] = result.events
+    assert result.problems == []
+    assert (event.type, event.subject) == ("x12.acknowledged", "GS 40")
+    assert event.data == {
+        "functional_id": "QM",
+        "group": "40",
+        "status": "P",
+        "included": "2",
+        "received": "2",
+        "accepted": "1",
+        "codes": [],
+        "sets": [
+            {
+                "code": "214",
+                "control": "0001",
+                "status": "A",
+                "codes": [],
+                "segments": [],
+            },
+            {
+                "code": "214",
+                "control": "0002",
+                "status": "R",
+                "codes": ["4"],
+                "segments": [],
+            },
+        ],
+        "interchange": "000000001",
+    }
+
+
+def test_seeded_3pl_gets_a_997_for_its_945(seeded, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    advice = Path(__file__).parents[1] / "fixtures" / "x12" / "945-two-cartons.edi"
+
+    deliver_inbound("wms-3pl", advice.read_bytes())
+    [ack] = acks_sent()
+    outbox_dispatch(message_id=ack.pk)
+
+    body = (tmp_path / "outbound" / "wms-3pl" / "000000001-997.x12").read_text()
+    assert ack.idempotency_key == "x12.997:wms-3pl:000000945:945"
+    assert body.splitlines()[0].split("*")[5:9] == [
+        "ZZ",
+        "WAYBILL        ",
+        "ZZ",
+        "WMSEAST        ",
+    ]
+    assert body.splitlines()[2:-2] == [
+        "ST*997*0001~",
+        "AK1*SW*945~",
+        "AK2*945*0001~",
+        "AK5*A~",
+        "AK9*A*1*1*1~",
+        "SE*6*0001~",
+    ]

@@ -417,3 +417,20 @@ def test_concurrent_renders_write_distinct_interchanges(settings, tmp_path):
         str(n) for n in range(1, 9)
     )
     assert AckWatch.objects.values("outbox_message").distinct().count() == 8
+
+
+def test_seeded_3pl_takes_940_files_and_owes_a_997_within_the_hour(
+    x12_wms, outbound_root
+):
+    message = release_b14_order()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        destination=Connection.objects.get(code="wms-3pl")
+    )
+
+    outbox_dispatch(message_id=message.pk)
+
+    watch = AckWatch.objects.get()
+    body = (outbound_root / "wms-3pl" / "000000001-940.x12").read_text()
+    assert body.splitlines()[1].startswith("GS*OW*WAYBILL*WMS-3PL*")
+    assert (watch.connection.code, watch.state) == ("wms-3pl", "waiting")
+    assert watch.due_at - timezone.now() > dt.timedelta(minutes=59)

@@ -347,7 +347,12 @@ def _profile_fields(profile: Profile) -> dict[str, Any]:
 
 
 def build_940(payload: dict[str, Any], profile: Profile) -> list[Segment]:
-    """Return the 940 segments (W05 to W76) for a fulfilment request."""
+    """Return the 940 segments (W05 to W76) for a fulfilment request.
+
+    W05 (N: original order), N1/N3/N4 ship-to, N1*SF with the warehouse
+    code, N9*11 account number, G62*10 requested ship date, then LX and W01
+    (quantity, unit, SK: the SKU) per line, and W76 with the total quantity.
+    """
     lines = payload["lines"]
     if not lines:
         raise PayloadError("a 940 needs at least one line")
@@ -385,7 +390,13 @@ def build_940(payload: dict[str, Any], profile: Profile) -> list[Segment]:
 
 
 def build_204(payload: dict[str, Any], profile: Profile) -> list[Segment]:
-    """Return the 204 segments: one pick-up stop and one delivery stop."""
+    """Return the 204 segments: one pick-up stop and one delivery stop.
+
+    B2 (carrier SCAC, shipment number, PP: prepaid), B2A*00 (original),
+    L11*OQ order number, S5*1*LD (load) with G62*37 (ship not before) and
+    the ship-from party, S5*2*UL (unload) with the ship-to party, and L3
+    with the total weight in kilograms and the package count.
+    """
     scac = _text(payload["carrier_scac"], 4, profile)
     if len(scac) < 2:
         raise PayloadError(f"carrier_scac {payload['carrier_scac']!r} is not a SCAC")
