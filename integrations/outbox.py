@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from integrations.breaker import breaker_admit, breaker_record
 from integrations.connectors.x12 import outbound as x12_outbound
-from integrations.models import Connection, OutboxMessage
+from integrations.models import CircuitBreaker, Connection, OutboxMessage
 from integrations.outbound_auth import (
     OutboundAuthError,
     oauth2_forget_token,
@@ -362,17 +362,28 @@ def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
 
     A message queued recently (its task may still be in the broker) is left
     alone, so the sweeper never floods the queue with copies of one message.
+    A destination whose breaker is not closed gets no messages while its
+    open period runs and one (the trial) once it has run out; the rest wait
+    for the breaker to close. Without this, every message deferred by the
+    breaker would be queued again each period, and after a long outage the
+    destination's queue would hold a backlog of tasks with nothing to do.
     """
     now = timezone.now()
     requeue_before = now - dt.timedelta(seconds=settings.WAYBILL_REQUEUE_AFTER_SECONDS)
+    breakers = CircuitBreaker.objects.exclude(state=CircuitBreaker.State.CLOSED)
+    not_closed = dict(breakers.values_list("connection_id", "open_until"))
     with transaction.atomic():
-        due = list(
+        candidates = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .select_related("destination")
             .filter(state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
-            .order_by("next_attempt_at", "id")[:limit]
+            .order_by("next_attempt_at", "id")
         )
+        due = list(candidates.exclude(destination_id__in=not_closed)[:limit])
+        for destination_id, open_until in sorted(not_closed.items()):
+            if open_until is None or open_until <= now:
+                due.extend(candidates.filter(destination_id=destination_id)[:1])
         OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(queued_at=now)
     return due
 
