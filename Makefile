@@ -12,6 +12,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
 .PHONY: demo demo-check test test-fast lint services browser clean
+.PHONY: chaos bench bench-ingest
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,23 @@ test: $(STAMP) browser services
 	WAYBILL_VAR_DIR=$(CURDIR)/var/test DATABASE_URL=$(TEST_DATABASE_URL) \
 		CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fault-injection suite at the sizes RELIABILITY.md publishes; `make test`
+# runs the same tests at CI sizes. Figures go to var/chaos/fault-figures.jsonl.
+chaos: $(STAMP) services
+	WAYBILL_FAULT_SCALE=chaos WAYBILL_VAR_DIR=$(CURDIR)/var/chaos \
+		DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(PY) -m pytest -s --timeout 7200 tests/faults $(PYTEST_ARGS)
+
+# The ingest pipeline against a raw batched INSERT in the same run (bench/).
+# BENCH_EVENTS sets the size; the benchmark database is dropped and re-created.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/waybill_bench
+bench-ingest: $(STAMP) services
+	WAYBILL_VAR_DIR=$(CURDIR)/var/bench BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) \
+		CELERY_BROKER_URL=$(TEST_BROKER_URL) BENCH_EVENTS=$${BENCH_EVENTS:-100000} \
+		$(PY) -m bench.ingest
+
+bench: bench-ingest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

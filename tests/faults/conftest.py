@@ -31,7 +31,12 @@ from django.conf import settings
 from integrations import signing
 from integrations.models import Connection
 from operations.stack import Stack
-from tests.e2e.conftest import free_port_block, process_env, wait_for  # noqa: F401
+from tests.e2e.conftest import (  # noqa: F401 - fixtures shared with e2e
+    free_port_block,
+    process_env,
+    wait_for,
+    worker,
+)
 
 SCALE = os.environ.get("WAYBILL_FAULT_SCALE", "ci")
 SKUS = ["SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E", "SKU-F"]
