@@ -5,7 +5,8 @@ Accepted messages:
 - IFTSTA (status report): one event per STS in each consignment (CNI):
   ``shipment.milestone``, ``shipment.delivered`` or ``shipment.exception``
   by the mapped status. The consignment number (CNI C503) is the tracking
-  number; DTM 334 (or 78) is when it happened, LOC 175 where.
+  number; DTM 334 (status change) is when it happened, LOC 175 where:
+  its UN/LOCODE gives the country, whose zone reads a local time.
 - DESADV (despatch advice): one ``shipment.packed`` per message; BGM's
   document number is the shipment number, RFF ON the order, one package
   per PAC (SSCC from GIN BJ, weight and size from MEA), one line per LIN
@@ -166,7 +167,7 @@ class _Status:
 
     def add(self, tag: str, elements: Elements) -> None:
         qualifier = component(elements, 0, 0)
-        if tag == "DTM" and qualifier in ("334", "78") and self.moment is None:
+        if tag == "DTM" and qualifier == "334" and self.moment is None:
             self.moment = (component(elements, 0, 1), component(elements, 0, 2))
         elif tag == "LOC" and qualifier == "175":
             locode = component(elements, 1, 0)
@@ -295,6 +296,8 @@ class _Advice:
             self.order_number = component(elements, 0, 1)
 
     def _pac(self, elements: Elements) -> None:
+        # TODO: expand a PAC count above 1 without SSCCs into that many
+        # packages; when the shipment model keeps a package count.
         self.packages.append(
             {
                 "sscc": None,

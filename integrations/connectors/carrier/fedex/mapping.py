@@ -24,7 +24,7 @@ from xml.etree.ElementTree import Element
 from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
 from integrations.connectors.carrier.xml import child, child_text, children, parse_xml
 from integrations.events import ParseResult
-from integrations.timezones import TimestampError, resolve_event_time
+from integrations.timezones import ResolvedTime, TimestampError, resolve_event_time
 
 if TYPE_CHECKING:
     from integrations.mappings import CodeLookup
@@ -142,7 +142,9 @@ def _xml_scan(event: Element, label: str, signed_by: str) -> Scan | Unusable:
     )
 
 
-def _moment(value: str, label: str, city: str, state: str, country: str):
+def _moment(
+    value: str, label: str, city: str, state: str, country: str
+) -> ResolvedTime:
     try:
         return resolve_event_time(value, city=city, state=state, country=country)
     except TimestampError as exc:
