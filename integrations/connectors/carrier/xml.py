@@ -33,6 +33,11 @@ def parse_xml(body: bytes, *, carrier: str) -> Element:
         ) from exc
     except ParseError as exc:
         raise Unusable("invalid_message", f"{carrier} body is not XML: {exc}") from exc
+    except LookupError as exc:
+        # The XML declaration names an encoding Python does not know.
+        raise Unusable(
+            "invalid_message", f"{carrier} XML declares an unknown encoding: {exc}"
+        ) from exc
 
 
 def local(element: Element) -> str:
