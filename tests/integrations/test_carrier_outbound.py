@@ -84,7 +84,9 @@ def test_utf8_carrier_receives_the_original_utf8_bytes(carrier_connection, recei
 
 
 def test_ascii_carrier_receives_transliterated_latin_text(carrier_connection, receiver):
-    send_shipment_request(carrier_connection, _build(ASCII_CARRIER))
+    consignee = dict(B29_CONSIGNEE)
+
+    send_shipment_request(carrier_connection, _build(ASCII_CARRIER, consignee))
 
     [received] = receiver.requests
     assert received.headers["Content-Type"] == "application/json"
@@ -97,6 +99,9 @@ def test_ascii_carrier_receives_transliterated_latin_text(carrier_connection, re
         "postal_code": "31-001",
         "country": "PL",
     }
+    # What the portal, API and documents show keeps the original text.
+    assert consignee == B29_CONSIGNEE
+    assert consignee["name"] == "Łukasz Żółć"
 
 
 def test_non_latin_address_is_refused_for_ascii_carrier_before_sending(

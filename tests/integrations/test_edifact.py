@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ from integrations.events import Problem
 from integrations.files import file_drop_folder, file_drop_poll
 from integrations.models import Connection
 from integrations.services import inbound_message_process
+from operations.demo import demo_order
+from shipments.models import Shipment
+from tests.integrations.events import cloudevent
+from tests.integrations.helpers import deliver
 from tests.integrations.shipping import shipment_in_flight
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "edifact"
@@ -168,20 +173,21 @@ def test_message_types_the_hub_does_not_take_are_unsupported():
     ]
 
 
-def test_desadv_packs_packages_with_sscc_measures_and_lines():
-    raw = (
-        b"UNA:+.? '"
-        b"UNB+UNOC:3+SUP:14+WAYBILL:14+250301:1200+77'"
-        b"UNH+1+DESADV:D:96A:UN:EAN005'BGM+351+SH-9001+9'"
-        b"DTM+137:202503011130:203'RFF+ON:SO-9001'"
-        b"CPS+1'PAC+1++CT'MEA+PD+AAD+GRM:1250'MEA+PD+LN+MMT:305'"
-        b"MEA+PD+WD+CMT:20.5'MEA+PD+HT+MTR:0.1'PCI+33E'GIN+BJ+003456789012345675'"
-        b"LIN+1++4006381333931:EN'PIA+1+SKU-A:SA'QTY+12:3:PCE'"
-        b"LIN+2++4006381333948:EN'QTY+12:1.5'"
-        b"UNT+17+1'UNZ+1+77'"
-    )
+DESADV = (
+    b"UNA:+.? '"
+    b"UNB+UNOC:3+SUP:14+WAYBILL:14+250301:1200+77'"
+    b"UNH+1+DESADV:D:96A:UN:EAN005'BGM+351+SH-9001+9'"
+    b"DTM+137:202503011130:203'RFF+ON:SO-9001'"
+    b"CPS+1'PAC+1++CT'MEA+PD+AAD+GRM:1250'MEA+PD+LN+MMT:305'"
+    b"MEA+PD+WD+CMT:20.5'MEA+PD+HT+MTR:0.1'PCI+33E'GIN+BJ+003456789012345675'"
+    b"LIN+1++4006381333931:EN'PIA+1+SKU-A:SA'QTY+12:3:PCE'"
+    b"LIN+2++4006381333948:EN'QTY+12:1.5'"
+    b"UNT+17+1'UNZ+1+77'"
+)
 
-    result = _parse(raw)
+
+def test_desadv_packs_packages_with_sscc_measures_and_lines():
+    result = _parse(DESADV)
 
     assert result.problems == []
     [event] = result.events
@@ -242,3 +248,38 @@ def test_dropped_iftsta_file_moves_the_shipment_to_delivered(
     assert shipment.status == "delivered"
     assert shipment.delivered_at == dt.datetime(2025, 3, 4, 18, 2, tzinfo=UTC)
     assert shipment.events.count() == 2
+
+
+@pytest.mark.django_db
+def test_dropped_desadv_creates_the_shipment_and_its_carton(seeded, tmp_path, settings):
+    settings.WAYBILL_FILE_DROP_ROOT = tmp_path / "drop"
+    released = demo_order(number="SO-9001", account_number="ACME", index=0)
+    deliver(
+        "erp",
+        cloudevent(
+            "order.released",
+            "SO-9001",
+            released,
+            source="erp/sim",
+            time="2025-03-01T10:00:00Z",
+        ),
+    )
+    folder = file_drop_folder(Connection.objects.get(code=SOURCE))
+    (folder / "despatch.edi").write_bytes(DESADV)
+
+    [message] = file_drop_poll()
+    inbound_message_process(message_id=message.pk)
+
+    message.refresh_from_db()
+    shipment = Shipment.objects.get(number="SH-9001")
+    package = shipment.packages.get()
+    assert (message.state, message.error) == ("processed", "")
+    assert shipment.order.number == "SO-9001"
+    assert shipment.order.status == "packed"
+    assert package.sscc == "003456789012345675"
+    assert package.weight_kg == Decimal("1.25")
+    assert (package.length_cm, package.width_cm, package.height_cm) == (
+        Decimal("30.5"),
+        Decimal("20.5"),
+        Decimal("10"),
+    )
