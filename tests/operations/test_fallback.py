@@ -156,3 +156,34 @@ def test_a_more_specific_rule_wins_over_priority(seeded):
     release_unrated_shipments(now=_after_timeout())
 
     assert Shipment.objects.get(number="SH-SO-10").carrier.scac == "FXFE"
+
+
+def test_an_x12_fallback_carrier_receives_a_204_load_tender_file(
+    seeded, settings, tmp_path
+):
+    from integrations.edi.x12 import parse_interchanges
+    from integrations.outbox import outbox_dispatch
+
+    settings.VAR_DIR = tmp_path
+    Connection.objects.create(
+        code="carrier-rdwy",
+        name="Roadway EDI",
+        kind=Connection.Kind.CARRIER,
+        protocol=Connection.Protocol.X12_FILE,
+        scac="RDWY",
+    )
+    packed_shipment("SO-11")
+    _open_tms_breaker()
+
+    release_unrated_shipments(now=_after_timeout())
+    tender = OutboxMessage.objects.get(type="shipment.tender")
+    delivered = outbox_dispatch(message_id=tender.pk)
+
+    [written] = (tmp_path / "outbound" / "carrier-rdwy").iterdir()
+    [interchange] = parse_interchanges(written.read_bytes())
+    [transaction_set] = interchange.transaction_sets
+    b2 = next(s for s in transaction_set.segments if s[0] == "B2")
+    assert delivered.state == "delivered"
+    assert transaction_set.st01 == "204"
+    assert transaction_set.errors == []
+    assert (b2[2], b2[4]) == ("RDWY", "SH-SO-11")
