@@ -219,6 +219,9 @@ WAYBILL_TMS_RATING_TIMEOUT_SECONDS = env.float(
     "WAYBILL_TMS_RATING_TIMEOUT_SECONDS", default=900.0
 )
 WAYBILL_FALLBACK_SECONDS = env.float("WAYBILL_FALLBACK_SECONDS", default=60.0)
+# How far a carrier's freight invoice may differ from the TMS estimate before
+# a freight-variance case opens: a share ("2%") or an amount ("5.00").
+WAYBILL_FREIGHT_TOLERANCE = env.str("WAYBILL_FREIGHT_TOLERANCE", default="2%")
 # Root of the per-connection file-drop folders (``<root>/<connection>/``).
 WAYBILL_FILE_DROP_ROOT = Path(
     env.str("WAYBILL_FILE_DROP_ROOT", default=str(VAR_DIR / "drop"))

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from integrations.errors import EventRejected
+from operations.models import ExceptionCase
 from operations.services import case_open, case_resolve
 from shipments.models import FreightInvoice, FreightInvoiceLine, Shipment
 
@@ -186,9 +187,11 @@ def freight_invoice_reconcile(invoice: FreightInvoice) -> FreightInvoice:
         _open_reconciliation_case(invoice, why="matches no shipment")
     elif estimate is None:
         invoice.reconciliation = Reconciliation.NO_ESTIMATE
-        _open_reconciliation_case(
-            invoice, why=f"for {shipment.number} has no freight estimate to compare"
-        )
+        if not _settles_fallback(invoice, shipment=shipment):
+            _open_reconciliation_case(
+                invoice,
+                why=f"for {shipment.number} has no freight estimate to compare",
+            )
     else:
         _compare(invoice, shipment=shipment, estimate=estimate)
     invoice.save(update_fields=["estimate", "variance", "reconciliation"])
@@ -223,6 +226,30 @@ def _compare(invoice: FreightInvoice, *, shipment: Shipment, estimate: Decimal) 
             f"({sign}{invoice.variance}, tolerance {tolerance})"
         ),
     )
+
+
+def _settles_fallback(invoice: FreightInvoice, *, shipment: Shipment) -> bool:
+    """Put the carrier's bill on the case of a shipment sent without a TMS rate.
+
+    A shipment released on its lane's fallback carrier (operations.fallback)
+    has no estimate by design and already has a freight-reconciliation case;
+    its invoice is the real rate that case waits for, so the case gets the
+    amount for a person to approve instead of a second case opening.
+    """
+    key = f"fallback:{shipment.number}"
+    if not ExceptionCase.objects.filter(dedupe_key=key).exists():
+        return False
+    case_open(
+        kind="freight_reconciliation",
+        dedupe_key=key,
+        title=f"{shipment.number} shipped on fallback carrier "
+        f"{invoice.carrier_scac}: invoiced {invoice.amount} {invoice.currency}",
+        detail="The carrier's invoice settles the rate the TMS could not give; "
+        "approve it and resolve this case.\n" + _detail(invoice),
+        shipment=shipment,
+        order=shipment.order,
+    )
+    return True
 
 
 def _variance_key(invoice: FreightInvoice) -> str:

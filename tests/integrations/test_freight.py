@@ -210,6 +210,25 @@ def test_invoice_for_a_shipment_without_estimate_asks_for_reconciliation(hub):
     )
 
 
+def test_invoice_for_a_fallback_shipment_lands_on_its_fallback_case(hub):
+    shipment = _shipment(tracking_numbers=["PRO4455"], freight_estimate=None)
+    ExceptionCase.objects.create(
+        kind="freight_reconciliation",
+        dedupe_key=f"fallback:{shipment.number}",
+        title="SH-210 shipped on fallback carrier ABCD without a TMS rate",
+        shipment=shipment,
+    )
+
+    deliver_x12(interchange(B13_210))
+
+    [case] = _open_cases("freight_reconciliation")
+    assert case.dedupe_key == "fallback:SH-210"
+    assert case.title == (
+        "SH-210 shipped on fallback carrier ABCD: invoiced 1482.75 USD"
+    )
+    assert FreightInvoice.objects.get().reconciliation == "no_estimate"
+
+
 def test_invoice_links_to_the_shipment_its_bill_of_lading_names(hub):
     shipment = _shipment("SH-BOL-1", freight_estimate=Decimal("50.00"))
     body = transaction_set(
