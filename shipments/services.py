@@ -239,6 +239,7 @@ def shipment_apply_milestone(
     if not created:
         return shipment
     _record_eta(shipment, data=data, source=source)
+    _record_carrier_answer(shipment, data=data)
 
     before = shipment.status
     shipment_project(shipment)
@@ -246,6 +247,27 @@ def shipment_apply_milestone(
         _on_status_change(shipment, data=data, previous=before)
     partner_notify_milestone(shipment=shipment, event=event)
     return shipment
+
+
+def _record_carrier_answer(shipment: Shipment, *, data: dict[str, Any]) -> None:
+    """Keep the carrier and its PRO from a carrier's answer to a tender (an X12 990).
+
+    Only fills what is missing: a carrier the TMS already planned stays, and
+    the PRO joins the tracking numbers once.
+    """
+    scac = data.get("carrier_scac") or ""
+    reference = data.get("carrier_reference") or ""
+    changed = []
+    if scac and shipment.carrier_id is None:
+        carrier = Carrier.objects.filter(scac=scac).first()
+        if carrier is not None:
+            shipment.carrier = carrier
+            changed.append("carrier")
+    if reference and reference not in shipment.tracking_numbers:
+        shipment.tracking_numbers = [*shipment.tracking_numbers, reference]
+        changed.append("tracking_numbers")
+    if changed:
+        shipment.save(update_fields=[*changed, "updated_at"])
 
 
 def shipment_project(shipment: Shipment) -> Shipment:

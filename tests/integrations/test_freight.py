@@ -473,6 +473,18 @@ def test_accepted_tender_moves_the_shipment_to_carrier_assigned(hub):
     assert shipment.events.get().description == "Load tender accepted by RDWY"
 
 
+def test_accepted_tender_records_the_carrier_and_its_pro_once(hub):
+    factories.CarrierFactory(scac="RDWY", name="Roadway")
+    shipment = _shipment("SH-9001", carrier=None, tracking_numbers=[])
+
+    deliver_x12(_990("A", "N9*CN*PRO778899"))
+    deliver_x12(_990("A", "N9*CN*PRO778899", "N9*ZZ*RESENT"))
+
+    shipment.refresh_from_db()
+    assert shipment.carrier.scac == "RDWY"
+    assert shipment.tracking_numbers == ["PRO778899"]
+
+
 def test_declined_tender_raises_an_alert_and_a_case(hub):
     shipment = _shipment("SH-9001")
 
