@@ -87,13 +87,16 @@ class Stack:
             for name, process in list(self.processes.items()):
                 if process.poll() is None or self._stopping.is_set():
                     continue
-                self.restarts[name] = self.restarts.get(name, 0) + 1
+                count = self.restarts.get(name, 0) + 1
                 with (self.log_dir / f"{name}.log").open("a") as log:
                     log.write(
                         f"\n[stack] {name} exited with {process.returncode}; "
-                        f"restart {self.restarts[name]}\n"
+                        f"restart {count}\n"
                     )
                 self._spawn(name, self._command(name))
+                # Counted once the new process is in place, so a reader that
+                # sees the count also sees the replacement.
+                self.restarts[name] = count
 
     def stop(self) -> None:
         """Stop every process: SIGTERM, then SIGKILL after a grace period."""
