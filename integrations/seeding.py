@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from simple_history.utils import bulk_create_with_history
 
 from integrations.connectors.hub import codes as hub_codes
 from integrations.models import CodeMapping, Connection
@@ -175,5 +176,6 @@ def mappings_seed() -> int:
         for code, value in table.items()
         if (source, category, code.upper()) not in existing
     ]
-    CodeMapping.objects.bulk_create(new)
+    # With history rows, so every mapping's History starts at its seeding.
+    bulk_create_with_history(new, CodeMapping, default_change_reason="seeded default")
     return len(new)

@@ -146,3 +146,11 @@ def test_replay_command_by_a_blocker_with_nothing_left_replays_none(seeded, caps
     call_command("replay", "inbound", "--blocked-by", KEY)
 
     assert capsys.readouterr().out == "replayed 0 inbound message(s)\n"
+
+
+def test_seeded_mappings_start_their_history_at_seeding(seeded):
+    mapping = CodeMapping.objects.filter(category="shipment_status").first()
+
+    [first] = mapping.history.values_list("history_type", "history_change_reason")
+
+    assert first == ("+", "seeded default")
