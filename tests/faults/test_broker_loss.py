@@ -22,7 +22,7 @@ from tests.faults.conftest import Sender, record_figures, sized, wait_for
 
 pytestmark = pytest.mark.e2e
 
-EVENTS = int(sized(600, 3000))
+EVENTS = int(sized(300, 3000))
 DOWN_SECONDS = float(sized(5, 20))
 SWEEP_SECONDS = 5.0
 REQUEUE_AFTER_SECONDS = 5.0

@@ -26,7 +26,7 @@ from tests.faults.conftest import SCALE, record_figures, sized, wait_for
 
 pytestmark = pytest.mark.e2e
 
-BASELINE_SECONDS = float(sized(15, 30))
+BASELINE_SECONDS = float(sized(10, 30))
 OUTAGE_SECONDS = float(sized(20, 60))
 RATE_PER_DESTINATION = 4.0
 NOISE_ALLOWANCE = 0.0 if SCALE == "chaos" else 0.25

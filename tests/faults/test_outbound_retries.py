@@ -116,17 +116,21 @@ class _Publishes(threading.Thread):
 
     def __init__(self, url: str):
         super().__init__(daemon=True)
-        self.client = redis.Redis.from_url(url)
+        # No read timeout: MONITOR may sit idle between publishes.
+        self.client = redis.Redis.from_url(url, socket_timeout=None)
         self.etas: list[str] = []
         self.tasks: list[str] = []
 
     def run(self) -> None:
-        try:
-            with self.client.monitor() as monitor:
-                for command in monitor.listen():
-                    self._record(command["command"].replace('\\"', '"'))
-        except redis.ConnectionError:
-            pass  # the server was shut down at the end of the test
+        while True:
+            try:
+                with self.client.monitor() as monitor:
+                    for command in monitor.listen():
+                        self._record(command["command"].replace('\\"', '"'))
+            except redis.TimeoutError:
+                continue  # an idle spell; watch again
+            except redis.ConnectionError:
+                return  # the server was shut down at the end of the test
 
     def _record(self, text: str) -> None:
         if not text.upper().startswith("LPUSH"):
