@@ -93,6 +93,17 @@ def test_una_delimiters_and_hard_wrapped_lines_give_the_same_events():
     assert wrapped.events == plain.events
 
 
+def test_newline_as_segment_terminator_keeps_the_line_breaks_as_data():
+    plain = _fixture("iftsta-two-consignments.edi").decode()
+    segments = plain.replace("?'", "\x00").split("'\n")[1:]
+    raw = "UNA:+.? \n" + "\r\n".join(segments).replace("\x00", "'")
+
+    result = _parse(raw.encode())
+
+    assert result.problems == []
+    assert result.events == _parse(plain.encode()).events
+
+
 def test_resent_file_gives_the_same_event_ids():
     raw = _fixture("iftsta-two-consignments.edi")
 

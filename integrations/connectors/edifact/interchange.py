@@ -95,11 +95,17 @@ def _decoded(raw: bytes) -> str:
 
 
 def _unwrapped(text: str) -> str:
-    joined = text.replace("\r", "").replace("\n", "")
-    terminator = joined[8] if joined.startswith("UNA") and len(joined) > 8 else "'"
-    if terminator in "\r\n":
-        return text.strip()
-    return joined.strip()
+    text = text.lstrip()
+    una = text[:9]
+    if (
+        una.startswith("UNA")
+        and len(una) == 9
+        and una[8] == "\n"
+        and "\n" not in una[:8]
+    ):
+        # A newline is this sender's segment terminator: the breaks are data.
+        return text.replace("\r\n", "\n")
+    return text.replace("\r", "").replace("\n", "").strip()
 
 
 def _segments(text: str) -> list[tuple[str, Elements]]:
