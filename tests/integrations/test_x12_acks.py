@@ -84,7 +84,7 @@ def test_inbound_group_gets_one_997_with_its_result(partner):
     assert (ack.destination.code, ack.subject, ack.idempotency_key) == (
         PARTNER,
         "997 for GS 31",
-        "x12.997:partner-x12:000000777:31",
+        "x12.997:partner-x12:PARTNERX:000000777:31",
     )
     envelope = ack.payload.pop("envelope")
     assert (envelope["interchange"], envelope["group"], envelope["transaction"]) == (
@@ -637,7 +637,7 @@ def test_seeded_3pl_gets_a_997_for_its_945(seeded, settings, tmp_path):
     outbox_dispatch(message_id=ack.pk)
 
     body = (tmp_path / "outbound" / "wms-3pl" / "000000001-997.x12").read_text()
-    assert ack.idempotency_key == "x12.997:wms-3pl:000000945:945"
+    assert ack.idempotency_key == "x12.997:wms-3pl:WMSEAST:000000945:945"
     assert body.splitlines()[0].split("*")[5:9] == [
         "ZZ",
         "WAYBILL        ",
@@ -651,4 +651,19 @@ def test_seeded_3pl_gets_a_997_for_its_945(seeded, settings, tmp_path):
         "AK5*A~",
         "AK9*A*1*1*1~",
         "SE*6*0001~",
+    ]
+
+
+def test_two_senders_with_the_same_numbers_each_get_their_997(partner):
+    group = ("GS*QM*PARTNERX*WAYBILL*20261204*1600*31*X*004010", *status_214())
+    deliver_inbound(PARTNER, x12(*group, "GE*1*31", "IEA*1*000000777"))
+    other = x12(*group, "GE*1*31", "IEA*1*000000777").replace(
+        b"PARTNERX       ", b"PARTNERY       ", 1
+    )
+
+    deliver_inbound(PARTNER, other)
+
+    assert sorted(ack.idempotency_key for ack in acks_sent()) == [
+        "x12.997:partner-x12:PARTNERX:000000777:31",
+        "x12.997:partner-x12:PARTNERY:000000777:31",
     ]

@@ -569,8 +569,8 @@ def test_ellipsis_214_keeps_its_out_of_order_estimate_and_pickup(corpus):
     result = _parse(raw)
 
     assert [(event.id, event.type, event.data["kind"]) for event in result.events] == [
-        ("000075776-75776-757760001-1", "shipment.milestone", "estimated"),
-        ("000075776-75776-757760001-2", "shipment.milestone", "actual"),
+        ("XXXX/000075776-75776-757760001-1", "shipment.milestone", "estimated"),
+        ("XXXX/000075776-75776-757760001-2", "shipment.milestone", "actual"),
     ]
     assert result.events[0].data["eta"] == "2020-09-11T15:59:00+00:00"
     assert result.events[1].data["occurred_at"] == "2020-09-10T15:35:00+00:00"

@@ -74,7 +74,7 @@ def test_b13_210_reads_n2_amounts_by_their_places_and_keeps_the_rate_as_sent():
     assert result.problems == []
     assert result.events == [
         Event(
-            id="000000777-77-0001",
+            id="PARTNER1/000000777-77-0001",
             source=SOURCE,
             type="freight.invoiced",
             subject="INV-7781",
@@ -304,7 +304,7 @@ def test_846_gives_one_snapshot_with_the_available_quantity_per_item():
     assert result.problems == []
     assert result.events == [
         Event(
-            id="000000777-77-0001",
+            id="PARTNER1/000000777-77-0001",
             source=SOURCE,
             type="inventory.snapshot",
             subject="DC-EAST",
@@ -477,7 +477,7 @@ def test_940_with_everything_a_release_needs_is_an_order_release():
     assert result.problems == []
     assert result.events == [
         Event(
-            id="000000777-77-0001",
+            id="PARTNER1/000000777-77-0001",
             source=SOURCE,
             type="order.released",
             subject="SO-940-1",

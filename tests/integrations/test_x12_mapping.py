@@ -81,7 +81,7 @@ def test_b09_every_encoding_gives_the_same_canonical_event(encoding):
     assert result.problems == []
     assert result.events == [
         Event(
-            id="000000214-214-0001-1",
+            id="CARRIERX/000000214-214-0001-1",
             source=SOURCE,
             type="shipment.milestone",
             subject="SHP-1001",
@@ -114,7 +114,7 @@ def test_unmapped_status_is_a_problem_and_the_other_statuses_still_map():
     assert result.problems == [
         Problem("unmapped_code", "unmapped X12 status code ZZ (partner CARRIERX)")
     ]
-    assert [event.id for event in result.events] == ["000000214-214-0001-2"]
+    assert [event.id for event in result.events] == ["CARRIERX/000000214-214-0001-2"]
 
 
 def test_status_codes_follow_the_admin_mapping_not_the_defaults():
@@ -212,14 +212,14 @@ def test_estimated_delivery_is_an_estimate_with_an_eta_or_an_eta_date():
         for e in result.events
     ] == [
         (
-            "000000214-214-0001-1",
+            "CARRIERX/000000214-214-0001-1",
             "shipment.milestone",
             "estimated",
             "2025-03-05T17:00:00+00:00",
             None,
         ),
         (
-            "000000214-214-0001-1.2",
+            "CARRIERX/000000214-214-0001-1.2",
             "shipment.milestone",
             "estimated",
             None,
@@ -259,7 +259,7 @@ def test_unreadable_at7_is_a_problem_for_that_status_alone(at7, reason):
     result = _parse(raw)
 
     assert result.problems == [Problem("invalid_value", reason)]
-    assert [event.id for event in result.events] == ["000000214-214-0001-2"]
+    assert [event.id for event in result.events] == ["CARRIERX/000000214-214-0001-2"]
 
 
 def test_older_at7_layout_with_a_century_element_is_read():
@@ -291,7 +291,7 @@ def test_856_maps_packs_weights_and_lines():
     assert result.problems == []
     assert result.events == [
         Event(
-            id="000000856-856-0001",
+            id="WMSEAST/000000856-856-0001",
             source=SOURCE,
             type="shipment.packed",
             subject="SHP-2001",
@@ -347,7 +347,7 @@ def test_945_maps_shipped_lines_and_cartons():
     assert result.problems == []
     assert result.events == [
         Event(
-            id="000000945-945-0001",
+            id="WMSEAST/000000945-945-0001",
             source=SOURCE,
             type="shipment.packed",
             subject="SHP-2002",
@@ -517,3 +517,15 @@ def test_mapping_mutated_files_never_raises(raw):
     result = _parse(raw)
 
     assert all(isinstance(problem, Problem) for problem in result.problems)
+
+
+def test_two_senders_with_the_same_control_numbers_give_different_event_ids():
+    """Every partner numbers from 1: the sender keeps their events apart."""
+    raw = _214("LX*1", "AT7*X3*NS***20250301*0930*LT", "MS1*SINGAPORE**SG")
+    other = raw.replace(b"CARRIERX       ", b"OTHERCARR      ", 1)
+
+    first, second = _parse(raw), _parse(other)
+
+    assert len(other) == len(raw)
+    assert [e.id for e in first.events] == ["CARRIERX/000000214-214-0001-1"]
+    assert [e.id for e in second.events] == ["OTHERCARR/000000214-214-0001-1"]

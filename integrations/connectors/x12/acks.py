@@ -5,7 +5,7 @@ in it gets one 997 (``acknowledge_inbound``): AK1 names the group, an AK2
 and AK5 each transaction set, AK3/AK4 the segment and element errors the
 mapping reported, and AK9 the group's result and counts. The 997 goes to
 the same connection through the outbox with the idempotency key
-``x12.997:<connection>:<ISA13>:<GS06>``, so processing a file again never
+``x12.997:<connection>:<ISA06>:<ISA13>:<GS06>``, so processing a file again never
 sends a second one. A group of 997s (functional id ``FA``) is never
 acknowledged.
 
@@ -364,8 +364,9 @@ def _enqueue(
     acknowledgement: dict[str, Any],
 ) -> OutboxMessage:
     """Enqueue one 997, taking its control numbers only when it is new."""
+    # Control numbers are unique per sender only, so the sender is in the key.
     key = (
-        f"{outbound.ACK_TYPE}:{connection.code}:"
+        f"{outbound.ACK_TYPE}:{connection.code}:{interchange.sender[:15]}:"
         f"{interchange.control_number[:40]}:{group.control_number[:40]}"
     )
     existing = OutboxMessage.objects.filter(idempotency_key=key).first()

@@ -75,14 +75,20 @@ class _Context:
 
     @property
     def key(self) -> str:
-        """Return the set's stable id: ISA13, GS06 and ST02."""
-        return "-".join(
+        """Return the set's stable id: sender (ISA06), then ISA13, GS06 and ST02.
+
+        Control numbers are only unique per sender - every partner numbers
+        its interchanges from 1 - so two partners dropping files into the same
+        connection must not collide.
+        """
+        numbers = "-".join(
             [
                 self.interchange.control_number,
                 self.group.control_number,
                 self.transaction.st02,
             ]
         )
+        return f"{self.interchange.sender}/{numbers}"
 
     @property
     def label(self) -> str:
