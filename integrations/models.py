@@ -241,6 +241,9 @@ class OutboxMessage(models.Model):
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
         DEAD = "dead", "Dead"
+        # Taken back by the hub (a TMS request superseded by the fallback
+        # carrier): final, never sent and never replayed.
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     destination = models.ForeignKey(
         Connection, on_delete=models.PROTECT, related_name="outbox_messages"

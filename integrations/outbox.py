@@ -392,14 +392,17 @@ def outbox_message_replay(*, message_ids: list[int]) -> int:
     """Make dead or pending messages due now with fresh attempts; return how many.
 
     The idempotency key is kept, so a receiver that already processed a
-    message recognises the replay.
+    message recognises the replay. Delivered and withdrawn messages are left
+    alone: a withdrawn one was superseded on purpose and must never go out.
     """
     with transaction.atomic():
         messages = list(
             OutboxMessage.objects.select_for_update()
             .select_related("destination")
-            .filter(pk__in=message_ids)
-            .exclude(state=OutboxMessage.State.DELIVERED)
+            .filter(
+                pk__in=message_ids,
+                state__in=[OutboxMessage.State.DEAD, OutboxMessage.State.PENDING],
+            )
             .order_by("pk")
         )
         for message in messages:

@@ -175,7 +175,7 @@ def release_unrated_shipments(*, now: dt.datetime | None = None) -> int:
 def _withdraw(request: OutboxMessage, *, carrier_scac: str) -> None:
     # Withdrawn, not deleted: the admin shows why the TMS never got it.
     reason = f"withdrawn: shipped on fallback carrier {carrier_scac}"
-    request.state = OutboxMessage.State.DEAD
+    request.state = OutboxMessage.State.WITHDRAWN
     request.last_error = reason
     request.errors = [
         *request.errors,

@@ -42,7 +42,7 @@ def test_open_tms_breaker_ships_on_the_lane_rule_and_opens_a_freight_case(seeded
     assert (shipment.carrier.scac, shipment.service.code) == ("RDWY", "LTL")
     assert shipment.freight_estimate is None
     request = OutboxMessage.objects.get(type="shipment.plan_requested")
-    assert request.state == "dead"
+    assert request.state == "withdrawn"
     assert request.last_error == "withdrawn: shipped on fallback carrier RDWY"
     confirmation = OutboxMessage.objects.get(type="shipment.confirmed")
     assert confirmation.payload["carrier_scac"] == "RDWY"
@@ -187,3 +187,20 @@ def test_an_x12_fallback_carrier_receives_a_204_load_tender_file(
     assert transaction_set.st01 == "204"
     assert transaction_set.errors == []
     assert (b2[2], b2[4]) == ("RDWY", "SH-SO-11")
+
+
+def test_a_withdrawn_tms_request_is_never_replayed(seeded):
+    from integrations.replay import ReplaySelection, replay_run, replay_select
+
+    packed_shipment("SO-12")
+    _open_tms_breaker()
+    release_unrated_shipments(now=_after_timeout())
+    request = OutboxMessage.objects.get(type="shipment.plan_requested")
+
+    by_state = replay_select(ReplaySelection(direction="outbound", state="dead"))
+    replayed = replay_run(direction="outbound", ids=[request.pk])
+
+    request.refresh_from_db()
+    assert request.pk not in by_state
+    assert replayed == 0
+    assert request.state == "withdrawn"
