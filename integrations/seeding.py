@@ -70,6 +70,7 @@ CARRIER_CONNECTIONS = [
     {"code": "carrier-usps", "name": "USPS tracking", "scac": "USPS"},
     {"code": "carrier-canadapost", "name": "Canada Post tracking", "scac": ""},
     {"code": "carrier-dhl", "name": "DHL tracking", "scac": ""},
+    {"code": "carrier-dcsa", "name": "Ocean carrier events (DCSA)", "scac": ""},
     {"code": "carrier-easypost", "name": "EasyPost tracking (aggregator)", "scac": ""},
     {
         "code": "carrier-aftership",

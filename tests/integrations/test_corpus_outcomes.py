@@ -2,9 +2,9 @@
 
 Each file is fed to the connector of the connection it would arrive on, with
 the code tables the hub seeds. Carrier files of carriers the hub has a
-connector for go to that connector (``carrier-<name>``); files of carriers it
-has none for, and the DCSA and EPCIS documents, arrive on a generic carrier
-connection; CloudEvents documents arrive on a hub connection (the TMS), which
+connector for go to that connector (``carrier-<name>``, DCSA to
+``carrier-dcsa``); files of carriers it has none for, and the EPCIS
+documents, arrive on a generic carrier connection; CloudEvents documents arrive on a hub connection (the TMS), which
 reads CloudEvents; EDIFACT comes through the EDIFACT file drop. X12 is
 covered in test_x12_corpus.py.
 """
@@ -49,14 +49,6 @@ EPCIS_JSON = (
 EPCIS_XML = (
     "unsupported_document",
     "GS1 EPCIS document (XML) is not a document this hub accepts",
-)
-DCSA_2 = (
-    "unsupported_document",
-    "DCSA Track & Trace 2 event list is not a document this hub accepts",
-)
-DCSA_3 = (
-    "unsupported_document",
-    "DCSA Track & Trace 3 event list is not a document this hub accepts",
 )
 CE_CONFORMANCE = (
     "invalid_message",
@@ -314,26 +306,30 @@ OUTCOMES: dict[str, tuple[str, dict[str, int], list[tuple[str, str]]]] = {
         {},
         [("invalid_message", "body is not JSON: Expecting value: line 1 column 1")],
     ),
+    # DCSA: actual transport and equipment moves become milestones; document
+    # steps (SHIPMENT), sensor readings and estimates are left aside.
     "standards/dcsa-tnt-220-response-wrong-attribute-values.json": (
-        "carrier-crx",
+        "carrier-dcsa",
         {},
-        [DCSA_2],
+        [
+            (
+                "invalid_value",
+                "event 0 (no eventID): no transport document, booking or "
+                "equipment reference",
+            )
+        ],
     ),
-    "standards/dcsa-tnt-220-response-wrong-date-times.json": (
-        "carrier-crx",
-        {},
-        [DCSA_2],
+    "standards/dcsa-tnt-220-response-wrong-date-times.json": ("carrier-dcsa", {}, []),
+    "standards/dcsa-tnt-220-response-wrong-event-ids.json": ("carrier-dcsa", {}, []),
+    "standards/dcsa-tnt-220-response.json": ("carrier-dcsa", {MILESTONE: 2}, []),
+    "standards/dcsa-tnt-300-request-iot.json": ("carrier-dcsa", {}, []),
+    "standards/dcsa-tnt-300-request-reefer.json": ("carrier-dcsa", {}, []),
+    "standards/dcsa-tnt-300-request-transport.json": (
+        "carrier-dcsa",
+        {MILESTONE: 1},
+        [],
     ),
-    "standards/dcsa-tnt-220-response-wrong-event-ids.json": (
-        "carrier-crx",
-        {},
-        [DCSA_2],
-    ),
-    "standards/dcsa-tnt-220-response.json": ("carrier-crx", {}, [DCSA_2]),
-    "standards/dcsa-tnt-300-request-iot.json": ("carrier-crx", {}, [DCSA_3]),
-    "standards/dcsa-tnt-300-request-reefer.json": ("carrier-crx", {}, [DCSA_3]),
-    "standards/dcsa-tnt-300-request-transport.json": ("carrier-crx", {}, [DCSA_3]),
-    "standards/dcsa-tnt-300-response.json": ("carrier-crx", {}, [DCSA_3]),
+    "standards/dcsa-tnt-300-response.json": ("carrier-dcsa", {MILESTONE: 2}, []),
     "standards/epcis2-aggregationevent-9.6.3.jsonld": ("carrier-crx", {}, [EPCIS_JSON]),
     "standards/epcis2-association-sensor.xml": ("carrier-crx", {}, [EPCIS_XML]),
     "standards/epcis2-error-declaration-corrective.jsonld": (
@@ -521,3 +517,42 @@ def test_aftership_checkpoints_map_by_tag_with_their_offsets():
         "exception",
     )
     assert events[-1].time == dt.datetime(2018, 8, 1, 17, 19, 47, tzinfo=UTC)
+
+
+def test_dcsa_actual_moves_are_keyed_to_the_bill_of_lading_or_container():
+    old = _parse("standards/dcsa-tnt-220-response.json").events
+    new = _parse("standards/dcsa-tnt-300-response.json").events
+
+    assert [(e.id, e.data["external_code"], e.time) for e in old] == [
+        (
+            "reserved-HHL123:3cecb101-7a1a-43a4-9d62-e88a131651e2",
+            "TRANSPORT.ARRI",
+            dt.datetime(2021, 1, 9, 13, 12, 56, tzinfo=UTC),
+        ),
+        (
+            "reserved-HHL123:3cecb101-7a1a-43a4-9d62-e88a131651e5",
+            "TRANSPORT.ARRI",
+            dt.datetime(2021, 1, 9, 13, 12, 56, tzinfo=UTC),
+        ),
+    ]
+    assert [(e.subject, e.data["external_code"], e.data["city"]) for e in new] == [
+        ("HHL71800000", "TRANSPORT.DEPA", "GBSOU"),
+        ("APZU4812090", "EQUIPMENT.GTIN", "FRPAR"),
+    ]
+    assert {e.data["status"] for e in old + new} == {"in_transit"}
+
+
+def test_dcsa_events_on_another_carrier_connection_are_sent_to_their_own():
+    body = (CORPUS / "standards" / "dcsa-tnt-300-response.json").read_bytes()
+
+    result = parse_carrier_webhook(
+        body, source="carrier-crx", carrier_scac="CRX", lookup=LOOKUP
+    )
+
+    assert [(p.code, p.reason) for p in result.problems] == [
+        (
+            "unsupported_document",
+            "DCSA Track & Trace 3 events are read on a DCSA connection "
+            "(carrier-dcsa), not on this one",
+        )
+    ]

@@ -166,6 +166,20 @@ AFTERSHIP_TAG = {
     "Exception": "exception",
 }
 
+# DCSA Track & Trace actual movements, as ``<eventType>.<code>``. A
+# container loaded, moved or discharged is in transit; stuffing hands the
+# goods to the carrier. Stripping and empty returns say nothing about the
+# consignee and stay unmapped for a person.
+DCSA_EVENT = {
+    "EQUIPMENT.STUF": "picked_up",
+    "EQUIPMENT.GTIN": "in_transit",
+    "EQUIPMENT.GTOT": "in_transit",
+    "EQUIPMENT.LOAD": "in_transit",
+    "EQUIPMENT.DISC": "in_transit",
+    "TRANSPORT.DEPA": "in_transit",
+    "TRANSPORT.ARRI": "in_transit",
+}
+
 # Code list name → shipment-status table, for seeding code mappings.
 STATUS_TABLES: dict[str, dict[str, str]] = {
     "carrier": GENERIC_STATUS,
@@ -176,6 +190,7 @@ STATUS_TABLES: dict[str, dict[str, str]] = {
     "easypost": EASYPOST_STATUS,
     "dhl": DHL_STATUS,
     "aftership": AFTERSHIP_TAG,
+    "dcsa": DCSA_EVENT,
 }
 
 

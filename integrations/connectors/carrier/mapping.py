@@ -1,8 +1,8 @@
 """Map carrier tracking bodies to canonical events, choosing the carrier.
 
 Each carrier has a package here (``ups``, ``fedex``, ``usps``,
-``canadapost``, ``dhl``, and the aggregators ``easypost`` and
-``aftership``) with ``client.py`` (transport) and ``mapping.py`` (pure:
+``canadapost``, ``dhl``, ``dcsa`` for ocean carriers, and the aggregators
+``easypost`` and ``aftership``) with ``client.py`` (transport) and ``mapping.py`` (pure:
 body bytes to a ``ParseResult``). The mapping is
 chosen by the connection's code: ``carrier-<name>`` or
 ``carrier-<name>-<anything>`` (for example ``carrier-fedex-ground``) uses
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.connectors.carrier.aftership import mapping as aftership
 from integrations.connectors.carrier.canadapost import mapping as canadapost
+from integrations.connectors.carrier.dcsa import mapping as dcsa
 from integrations.connectors.carrier.dhl import mapping as dhl
 from integrations.connectors.carrier.easypost import mapping as easypost
 from integrations.connectors.carrier.fedex import mapping as fedex
@@ -59,6 +60,7 @@ CARRIER_PARSERS: dict[str, CarrierParser] = {
     "easypost": easypost.parse_tracking,
     "dhl": dhl.parse_tracking,
     "aftership": aftership.parse_tracking,
+    "dcsa": dcsa.parse_tracking,
 }
 
 _Reader = Callable[[Any, str], Scan]
@@ -122,13 +124,11 @@ def _batches(body: bytes) -> list[tuple[str, list[Any], _Reader]]:
         raise Unusable("unsupported_document", _xml_refusal(body))
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # decode, size or depth
         raise Unusable("invalid_message", f"body is not JSON: {exc}") from exc
-    standard = _foreign_standard(document)
-    if standard:
-        raise Unusable(
-            "unsupported_document", f"{standard} is not a document this hub accepts"
-        )
+    refusal = _foreign_standard(document)
+    if refusal:
+        raise Unusable("unsupported_document", refusal)
     if not isinstance(document, dict):
         raise Unusable("invalid_message", "body must be a JSON object")
     if "trackResponse" in document:
@@ -166,23 +166,28 @@ def _xml_refusal(body: bytes) -> str:
 
 
 def _foreign_standard(document: Any) -> str:
-    """Return the name of a known standard a JSON body follows, or ''.
+    """Return why a JSON body in a known standard is refused here, or ''.
 
-    GS1 EPCIS (item-level supply-chain visibility) and DCSA Track & Trace
-    (container and vessel events keyed by booking, bill of lading and
-    equipment) describe objects the hub does not track: its shipments are
-    parcels known by carrier tracking number. They are refused by name, so
-    the reason says what arrived rather than which key was missing.
+    GS1 EPCIS (item-level supply-chain visibility) describes objects the
+    hub does not track; DCSA Track & Trace is read only on a DCSA
+    connection (``carrier-dcsa``). Both are refused here by name, so the
+    reason says what arrived rather than which key was missing.
     """
     if isinstance(document, dict):
         if document.get("type") == "EPCISDocument" or "epcisBody" in document:
-            return "GS1 EPCIS document"
+            return "GS1 EPCIS document is not a document this hub accepts"
         events = document.get("events")
         if isinstance(events, list) and any(map(_is_dcsa_event, events)):
-            return "DCSA Track & Trace 3 event list"
+            return _DCSA_ELSEWHERE.format(version=3)
     if isinstance(document, list) and any(map(_is_dcsa_event, document)):
-        return "DCSA Track & Trace 2 event list"
+        return _DCSA_ELSEWHERE.format(version=2)
     return ""
+
+
+_DCSA_ELSEWHERE = (
+    "DCSA Track & Trace {version} events are read on a DCSA connection "
+    "(carrier-dcsa), not on this one"
+)
 
 
 def _is_dcsa_event(item: Any) -> bool:
