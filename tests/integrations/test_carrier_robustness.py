@@ -92,3 +92,21 @@ def test_xml_declaring_an_unknown_encoding_is_an_invalid_message():
     assert [(p.code, p.reason.split(":")[0]) for p in result.problems] == [
         ("invalid_message", "USPS XML declares an unknown encoding")
     ]
+
+
+@pytest.mark.parametrize(
+    "connection", [code for code in CONNECTIONS if code != "carrier-canadapost"]
+)
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"tracking_number": ' + b"9" * 5000 + b"}"],
+    ids=["deep-nesting", "huge-integer"],
+)
+def test_json_too_deep_or_too_long_is_an_invalid_message(connection, body):
+    result = parse_carrier_webhook(
+        body, source=connection, carrier_scac="", lookup=_always_in_transit
+    )
+
+    assert result.events == []
+    assert [problem.code for problem in result.problems] == ["invalid_message"]
+    assert "not JSON" in result.problems[0].reason

@@ -63,7 +63,7 @@ def parse_tracking(
 def _shipments(body: bytes) -> list[dict[str, Any]]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # decode, size or depth
         raise Unusable("invalid_message", f"DHL body is not JSON: {exc}") from exc
     if isinstance(document, dict) and isinstance(
         document.get("trackingResponse"), dict

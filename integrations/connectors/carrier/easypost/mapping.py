@@ -57,7 +57,7 @@ def parse_tracking(
 def _tracker(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # decode, size or depth
         raise Unusable("invalid_message", f"EasyPost body is not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise Unusable("invalid_message", "EasyPost body must be a JSON object")

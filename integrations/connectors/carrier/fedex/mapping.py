@@ -159,7 +159,7 @@ def _moment(
 def _json_tracks(body: bytes) -> list[_Track]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # decode, size or depth
         raise Unusable("invalid_message", f"FedEx body is not JSON: {exc}") from exc
     output = document.get("output") if isinstance(document, dict) else None
     complete = output.get("completeTrackResults") if isinstance(output, dict) else None

@@ -40,7 +40,7 @@ def parse_tracking(
         if not isinstance(document, dict) or "trackResponse" not in document:
             raise Unusable("invalid_message", "UPS body has no trackResponse")
         batches = track_response_batches(document["trackResponse"])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # decode, size or depth
         result.problems.append(
             Unusable("invalid_message", f"body is not JSON: {exc}").problem
         )

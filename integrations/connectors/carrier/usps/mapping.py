@@ -176,7 +176,7 @@ def usps_local_time(date_text: str, time_text: str) -> dt.datetime:
 def _json_tracks(body: bytes) -> list[tuple[str, list[Scan | Unusable]]]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # decode, size or depth
         raise Unusable("invalid_message", f"USPS body is not JSON: {exc}") from exc
     trackings = document if isinstance(document, list) else [document]
     tracks = []
