@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -229,12 +231,39 @@ def test_desadv_packs_packages_with_sscc_measures_and_lines():
     }
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1,5", "1.5"), ("2.25", "2.25"), ("NaN", None), ("9E999999999", None)],
+)
+def test_desadv_quantity_reads_either_decimal_mark_and_refuses_non_numbers(
+    value, expected
+):
+    raw = DESADV.replace(b"QTY+12:1.5'", f"QTY+12:{value}'".encode())
+
+    result = _parse(raw)
+
+    if expected is None:
+        assert result.events == []
+        assert result.problems == [
+            Problem("invalid_value", f"EDIFACT DESADV 1: {value!r} is not a number")
+        ]
+    else:
+        assert result.events[0].data["lines"][1]["quantity"] == expected
+
+
 def test_desadv_without_order_reference_is_an_invalid_value():
     raw = b"UNB+UNOC:3+S+R+250301:1200+78'UNH+1+DESADV:D:96A:UN'BGM+351+SH-1'UNT+3+1'"
 
     assert _parse(raw).problems == [
         Problem("invalid_value", "EDIFACT DESADV 1: no RFF ON order number")
     ]
+
+
+def _drop(path: Path, content: bytes) -> None:
+    """Write a file as a finished upload: old enough for the poller to take."""
+    path.write_bytes(content)
+    settled = time.time() - 3600
+    os.utime(path, (settled, settled))
 
 
 @pytest.mark.django_db
@@ -245,7 +274,7 @@ def test_dropped_iftsta_file_moves_the_shipment_to_delivered(
     connection = Connection.objects.get(code=SOURCE)
     folder = file_drop_folder(connection)
     shipment = shipment_in_flight("SH-E1", tracking="CRX000111222", status="in_transit")
-    (folder / "status.edi").write_bytes(_fixture("iftsta-wrapped-custom-una.edi"))
+    _drop(folder / "status.edi", _fixture("iftsta-wrapped-custom-una.edi"))
 
     [message] = file_drop_poll()
     inbound_message_process(message_id=message.pk)
@@ -276,7 +305,7 @@ def test_dropped_desadv_creates_the_shipment_and_its_carton(seeded, tmp_path, se
         ),
     )
     folder = file_drop_folder(Connection.objects.get(code=SOURCE))
-    (folder / "despatch.edi").write_bytes(DESADV)
+    _drop(folder / "despatch.edi", DESADV)
 
     [message] = file_drop_poll()
     inbound_message_process(message_id=message.pk)

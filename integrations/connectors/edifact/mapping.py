@@ -54,6 +54,9 @@ _DIMENSIONS = {"LN": "length_cm", "WD": "width_cm", "HT": "height_cm"}
 # Item number types (7143) in the order the ERP's SKU is looked for.
 _SKU_TYPES = ("SA", "IN", "BP", "VN", "EN", "SRV")
 _LINE_KEYS = ("line_number", "sku", "quantity", "unit")
+# EDIFACT numeric elements hold at most 18 digits; anything far larger is
+# not a measure and would only grow when written out in full.
+_MAX_DIGITS = 18
 
 
 @dataclasses.dataclass(frozen=True)
@@ -329,7 +332,7 @@ class _Advice:
         item_type = component(elements, 2, 1)
         self.lines.append(
             {
-                "line_number": int(number) if number.isdigit() else None,
+                "line_number": int(number) if _is_count(number) else None,
                 "sku": component(elements, 2, 0) or None,
                 "sku_type": item_type,
                 "quantity": None,
@@ -353,12 +356,21 @@ class _Advice:
         line["unit"] = component(elements, 0, 2) or None
 
     def _scaled(self, value: str, factor: Decimal) -> str:
+        # EDIFACT has no thousands separator, and the decimal mark is a point
+        # or a comma (UNA may name either), so a comma is always a decimal.
         try:
-            return format((Decimal(value) * factor).normalize(), "f")
-        except InvalidOperation as exc:
+            number = Decimal(value.replace(",", "."))
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite() or abs(number.adjusted()) > _MAX_DIGITS:
             raise Unusable(
                 "invalid_value", f"{self.context.label}: {value!r} is not a number"
-            ) from exc
+            )
+        return format((number * factor).normalize(), "f")
+
+
+def _is_count(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 6
 
 
 def _rank(line: dict[str, Any]) -> int:
