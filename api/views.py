@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.scopes import is_staff_client
 from integrations.replay import (
     INBOUND,
     OUTBOUND,
@@ -30,7 +31,7 @@ class ReplayRequestSerializer(serializers.Serializer):
 
     direction = serializers.ChoiceField(choices=[INBOUND, OUTBOUND])
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         default=list,
         max_length=MAX_REPLAY,
@@ -52,6 +53,14 @@ class ReplayView(APIView):
     required_scopes = ["integrations:replay"]
 
     def post(self, request: Request) -> Response:
+        token = request.auth
+        if not is_staff_client(token.application, token.user):
+            # A token minted before the scope rules, or by hand, still needs
+            # a staff application (and a staff person, if one authorised it).
+            return Response(
+                {"detail": "replays are for staff applications only"},
+                status=status.HTTP_403_FORBIDDEN,
+            )
         serializer = ReplayRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         selection = ReplaySelection(
@@ -77,7 +86,8 @@ class ReplayView(APIView):
         logger.info(
             "replay requested through the API",
             extra={
-                "actor": f"oauth-client:{request.auth.application.client_id}",
+                "actor": f"oauth-client:{token.application.client_id}",
+                "user": token.user.get_username() if token.user else "",
                 "action": "replay",
                 "target": selection.direction,
                 "selected": len(ids),

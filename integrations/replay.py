@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from integrations.mappings import inbound_blocked_by
-from integrations.models import InboundMessage, OutboxMessage
+from integrations.models import Connection, InboundMessage, OutboxMessage
 from integrations.outbox import outbox_message_replay
 from integrations.services import inbound_message_replay
 
@@ -42,8 +42,22 @@ def replay_select(selection: ReplaySelection) -> list[int]:
     """Return the ids of the messages a selection names, in id order."""
     if selection.direction not in REPLAYABLE_STATES:
         raise ReplaySelectionError(f"direction must be {INBOUND} or {OUTBOUND}")
+    ways = [bool(selection.ids), bool(selection.state), bool(selection.blocked_by)]
+    if sum(ways) > 1:
+        raise ReplaySelectionError("give ids, a state or a blocking key, not several")
+    if selection.connection and not selection.state:
+        raise ReplaySelectionError("a connection narrows a state; give the state too")
     if selection.ids:
-        return sorted(set(selection.ids))
+        # Only ids that exist count as selected.
+        model = InboundMessage if selection.direction == INBOUND else OutboxMessage
+        return sorted(
+            model.objects.filter(pk__in=set(selection.ids)).values_list("pk", flat=True)
+        )
+    if (
+        selection.connection
+        and not Connection.objects.filter(code=selection.connection).exists()
+    ):
+        raise ReplaySelectionError(f"no connection named {selection.connection!r}")
     if selection.blocked_by:
         if selection.direction != INBOUND:
             raise ReplaySelectionError("blocked_by selects inbound messages only")

@@ -207,6 +207,8 @@ WAYBILL_REQUEUE_AFTER_SECONDS = env.float(
 # How often beat runs the sweepers and the file-drop poller, in seconds.
 WAYBILL_SWEEP_SECONDS = env.float("WAYBILL_SWEEP_SECONDS", default=10.0)
 WAYBILL_FILE_POLL_SECONDS = env.float("WAYBILL_FILE_POLL_SECONDS", default=5.0)
+# A dropped file is taken only once it has not changed for this long.
+WAYBILL_FILE_SETTLE_SECONDS = env.float("WAYBILL_FILE_SETTLE_SECONDS", default=2.0)
 # Monitors: hours of silence before a case is opened.
 WAYBILL_STALE_TRACKING_HOURS = env.float("WAYBILL_STALE_TRACKING_HOURS", default=48.0)
 WAYBILL_MISSING_TRACKING_HOURS = env.float(
@@ -275,6 +277,8 @@ OAUTH2_PROVIDER = {
         "integrations:replay": "Replay hub messages (operators)",
     },
     "DEFAULT_SCOPES": ["orders:read"],
+    # Operator scopes (integrations:replay) only for staff-owned applications.
+    "SCOPES_BACKEND_CLASS": "api.scopes.ApplicationScopes",
 }
 
 LOGGING = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
@@ -16,9 +17,13 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/replays/"
 
 
-def _client(scope: str) -> APIClient:
+def _client(scope: str, *, staff: bool = True) -> APIClient:
+    owner = get_user_model().objects.create_user(
+        username=f"owner-{scope}-{staff}", is_staff=staff
+    )
     application = Application.objects.create(
         name="ops tooling",
+        user=owner,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
     )
@@ -150,6 +155,18 @@ def test_a_malformed_request_is_a_400_naming_the_field(seeded, body, field, mess
             "inbound messages are replayed from needs_attention or failed, "
             "not processed",
         ),
+        (
+            {"direction": "inbound", "state": "needs_attention", "connection": "nope"},
+            "no connection named 'nope'",
+        ),
+        (
+            {"direction": "inbound", "ids": [1], "state": "failed"},
+            "give ids, a state or a blocking key, not several",
+        ),
+        (
+            {"direction": "inbound", "connection": "tms"},
+            "a connection narrows a state; give the state too",
+        ),
     ],
 )
 def test_a_selection_that_cannot_be_made_is_a_400_with_the_reason(seeded, body, detail):
@@ -157,3 +174,31 @@ def test_a_selection_that_cannot_be_made_is_a_400_with_the_reason(seeded, body, 
 
     assert response.status_code == 400
     assert response.json() == {"detail": detail}
+
+
+def test_an_application_not_owned_by_staff_is_refused_with_403(seeded):
+    response = _client("integrations:replay", staff=False).post(
+        URL, {"direction": "inbound", "ids": [1]}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "replays are for staff applications only"}
+
+
+def test_ids_that_do_not_exist_are_not_counted(seeded):
+    message = _dead_outbox("shipment.confirmed:SH-9")
+
+    response = _client("integrations:replay").post(
+        URL, {"direction": "outbound", "ids": [message.pk, 999999]}, format="json"
+    )
+
+    assert response.json() == {"direction": "outbound", "selected": 1, "replayed": 1}
+
+
+def test_an_id_beyond_the_database_range_is_a_400_not_a_500(seeded):
+    response = _client("integrations:replay").post(
+        URL, {"direction": "inbound", "ids": [2**63]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "ids" in response.json()
