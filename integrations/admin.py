@@ -21,6 +21,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
@@ -102,6 +103,10 @@ def _run_replay(
     )
 
 
+# Below the dispatch task's soft time limit, with room for an OAuth2 token fetch.
+_MAX_TIMEOUT_SECONDS = 60
+
+
 class ConnectionForm(forms.ModelForm):
     """Edit a connection without ever sending a secret back to the browser."""
 
@@ -162,7 +167,24 @@ class ConnectionForm(forms.ModelForm):
         ]
 
     def clean_inbound_secret(self) -> str:
-        return self.cleaned_data["inbound_secret"] or self.instance.inbound_secret
+        typed = self.cleaned_data["inbound_secret"]
+        current = self.instance.inbound_secret
+        if typed and current and typed != current:
+            # A secret typed in is a rotation too: senders still signing with
+            # the old one keep working for the overlap window.
+            self.instance.previous_inbound_secret = current
+            self.instance.inbound_secret_rotated_at = timezone.now()
+        return typed or current
+
+    def clean_timeout_seconds(self) -> float:
+        timeout = self.cleaned_data["timeout_seconds"]
+        if not 0.1 <= timeout <= _MAX_TIMEOUT_SECONDS:
+            # The send runs inside a task with a time limit; a timeout outside
+            # these bounds either cannot work or outlives the task.
+            raise forms.ValidationError(
+                f"Give a timeout between 0.1 and {_MAX_TIMEOUT_SECONDS} seconds."
+            )
+        return timeout
 
     def clean_outbound_secret(self) -> str:
         return self.cleaned_data["outbound_secret"] or self.instance.outbound_secret

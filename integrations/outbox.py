@@ -202,7 +202,10 @@ def _post(*, message: OutboxMessage) -> tuple[int | None, str]:
             response = _send(message=message, body=body, fresh_token=True)
     except OutboundAuthError as exc:
         return None, str(exc)
-    except requests.RequestException as exc:
+    except (requests.RequestException, ValueError) as exc:
+        # ValueError: what requests raises for settings it cannot use (a zero
+        # timeout, a malformed URL); a failed attempt, never an escape that
+        # leaves the row pending without a recorded error.
         return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
         return response.status_code, ""

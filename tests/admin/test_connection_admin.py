@@ -124,6 +124,16 @@ def test_rotate_action_shows_the_new_secret_once_and_keeps_the_old_as_previous(
             "retry_max_seconds",
             "The longest wait cannot be below the first.",
         ),
+        (
+            {"timeout_seconds": "0"},
+            "timeout_seconds",
+            "Give a timeout between 0.1 and 60 seconds.",
+        ),
+        (
+            {"timeout_seconds": "-3"},
+            "timeout_seconds",
+            "Give a timeout between 0.1 and 60 seconds.",
+        ),
     ],
 )
 def test_connection_form_refuses_unusable_settings(
@@ -252,3 +262,19 @@ def test_saving_without_touching_the_queue_gives_no_restart_warning(
     )
 
     assert not any("worker_queues" in str(m) for m in response.context["messages"])
+
+
+def test_typing_a_new_inbound_secret_keeps_the_old_one_for_the_overlap(
+    admin_client, secretive
+):
+    form = _connection_form(
+        secretive, base_url="https://partner.test", inbound_secret="whsec_typed_Zz01"
+    )
+
+    response = admin_client.post(_change_url(Connection, secretive.pk), form)
+
+    secretive.refresh_from_db()
+    assert response.status_code == 302
+    assert secretive.inbound_secret == "whsec_typed_Zz01"
+    assert secretive.previous_inbound_secret == INBOUND
+    assert secretive.inbound_secret_rotated_at is not None

@@ -301,3 +301,15 @@ def test_failed_trial_opens_the_breaker_again(partner, receiver):
     breaker = CircuitBreaker.objects.get(connection=partner)
     assert breaker.state == "open"
     assert breaker.open_until > timezone.now()
+
+
+def test_a_setting_requests_refuses_is_a_recorded_failed_attempt(partner, receiver):
+    Connection.objects.filter(pk=partner.pk).update(timeout_seconds=0)
+    message = enqueue()
+
+    outbox_dispatch(message_id=message.pk)
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("pending", 1)
+    assert message.last_error.startswith("ValueError: ")
+    assert receiver.requests == []
