@@ -28,27 +28,31 @@ def connections_seed(*, secret_prefix: str = "demo") -> list[Connection]:  # noq
     base_port = settings.WAYBILL_SIM_BASE_PORT
     rows = []
     for spec in DEFAULT_CONNECTIONS:
-        connection, _ = Connection.objects.update_or_create(
+        connection = _upsert(
             code=spec["code"],
             defaults={
                 "name": spec["name"],
                 "kind": spec["kind"],
                 "protocol": Connection.Protocol.HTTP_JSON,
                 "base_url": f"http://127.0.0.1:{base_port + spec['port_offset']}",
+                "timeout_seconds": 5.0,
+            },
+            secrets={
                 "inbound_secret": demo_secret(secret_prefix, spec["code"], "inbound"),
                 "outbound_secret": demo_secret(secret_prefix, spec["code"], "outbound"),
-                "timeout_seconds": 5.0,
             },
         )
         rows.append(connection)
-    carrier, _ = Connection.objects.update_or_create(
+    carrier = _upsert(
         code="carrier-crx",
         defaults={
             "name": "Carrier CRX tracking webhook",
             "kind": Connection.Kind.CARRIER,
             "protocol": Connection.Protocol.HTTP_JSON,
             "scac": "CRX",
-            "inbound_secret": demo_secret(secret_prefix, "carrier-crx", "inbound"),
+        },
+        secrets={
+            "inbound_secret": demo_secret(secret_prefix, "carrier-crx", "inbound")
         },
     )
     edi, _ = Connection.objects.update_or_create(
@@ -60,6 +64,18 @@ def connections_seed(*, secret_prefix: str = "demo") -> list[Connection]:  # noq
         },
     )
     return [*rows, carrier, edi, *_carrier_connections_seed(secret_prefix)]
+
+
+def _upsert(*, code: str, defaults: dict, secrets: dict) -> Connection:
+    """Create a connection, or bring its settings up to date.
+
+    Secrets are written only when the connection is created: one rotated or
+    set in the admin is never put back to the demo value by a later seeding.
+    """
+    connection, _ = Connection.objects.update_or_create(
+        code=code, defaults=defaults, create_defaults={**defaults, **secrets}
+    )
+    return connection
 
 
 # Carrier connectors by name (see integrations.connectors.carrier.mapping:
@@ -83,14 +99,16 @@ CARRIER_CONNECTIONS = [
 def _carrier_connections_seed(secret_prefix: str) -> list[Connection]:
     rows = []
     for spec in CARRIER_CONNECTIONS:
-        connection, _ = Connection.objects.update_or_create(
+        connection = _upsert(
             code=spec["code"],
             defaults={
                 "name": spec["name"],
                 "kind": Connection.Kind.CARRIER,
                 "protocol": Connection.Protocol.HTTP_JSON,
                 "scac": spec["scac"],
-                "inbound_secret": demo_secret(secret_prefix, spec["code"], "inbound"),
+            },
+            secrets={
+                "inbound_secret": demo_secret(secret_prefix, spec["code"], "inbound")
             },
         )
         rows.append(connection)
