@@ -1,10 +1,19 @@
-"""Liveness and readiness endpoints for operators."""
+"""Liveness and readiness endpoints for operators.
+
+They answer anyone (load balancers do not log in), so they name what is down
+but never how: host names, user names and driver messages go to the log.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from celery import current_app
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+
+logger = logging.getLogger(__name__)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -30,8 +39,9 @@ def _database_check() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
-        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    except Exception:  # noqa: BLE001 - readiness reports any failure
+        logger.warning("readiness: database unavailable", exc_info=True)
+        return "unavailable"
     return "ok"
 
 
@@ -39,6 +49,7 @@ def _broker_check() -> str:
     try:
         with current_app.connection_for_write() as broker:
             broker.ensure_connection(max_retries=1, timeout=2)
-    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
-        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    except Exception:  # noqa: BLE001 - readiness reports any failure
+        logger.warning("readiness: broker unavailable", exc_info=True)
+        return "unavailable"
     return "ok"
