@@ -12,7 +12,6 @@ from celery import current_app
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-
 logger = logging.getLogger(__name__)
 
 
