@@ -241,7 +241,15 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
 
 def _parse_and_apply(message: InboundMessage) -> list[Problem]:
     lookup = code_lookup_for_message()
-    parsed = inbound_parse(message=message, lookup=lookup)
+    try:
+        parsed = inbound_parse(message=message, lookup=lookup)
+    except _BAD_DATA as exc:
+        # A connector that lets a value of the wrong type, size or range
+        # escape (a date that overflows in UTC, nesting too deep to follow)
+        # was given bad data; a retry would fail the same way, so the
+        # message waits for a person with the reason.
+        reason = f"the message cannot be read ({type(exc).__name__}: {exc})"
+        parsed = ParseResult(problems=[Problem("invalid_message", reason[:1000])])
     if not parsed.events and not parsed.problems:
         # An empty batch is a sender's mistake, never a silent success.
         parsed.problems.append(

@@ -36,6 +36,14 @@ class TimestampError(ValueError):
         super().__init__(f"{value!r} {detail}")
 
 
+class TimestampOutOfRange(TimestampError, OverflowError):
+    """A timestamp whose instant lies outside the years UTC can hold.
+
+    It is an ``OverflowError`` as well, so callers written for the bare
+    arithmetic error still catch it.
+    """
+
+
 class ResolvedTime(NamedTuple):
     """An aware UTC instant and how its offset was found."""
 
@@ -578,7 +586,20 @@ def to_utc(local: dt.datetime, zone: str) -> dt.datetime:
         raise ValueError(f"unknown time zone {zone!r}") from exc
 
     # PEP 495 gives exactly the documented rules for fold=0, in gaps too.
-    return local.replace(tzinfo=tzinfo, fold=0).astimezone(dt.UTC)
+    return _as_utc(local.replace(tzinfo=tzinfo, fold=0))
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    """Return an aware time in UTC, refusing one that UTC cannot hold.
+
+    A local time late on 9999-12-31 west of Greenwich (or early on 0001-01-01
+    east of it) lies outside the years ``datetime`` can represent once it is
+    moved to UTC; that is bad data, never an arithmetic crash.
+    """
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise TimestampOutOfRange(moment.isoformat(), "is out of range in UTC") from exc
 
 
 _ISO_RE = re.compile(
@@ -699,7 +720,7 @@ def resolve_event_time(
     else:
         moment, _has_offset = parse_timestamp(value)
     if moment.tzinfo is not None:
-        return ResolvedTime(moment.astimezone(dt.UTC), TZ_PAYLOAD)
+        return ResolvedTime(_as_utc(moment), TZ_PAYLOAD)
 
     zone = zone_for_location(city, state, country)
     if zone is not None:

@@ -17,6 +17,9 @@ from integrations.events import Event, EventType, ParseResult, Problem
 from integrations.mappings import CodeLookup
 
 _REQUIRED = ("id", "type", "subject", "time", "data")
+# No canonical payload nests more than a few levels; a limit well above that
+# keeps copying and storing the data clear of Python's recursion limit.
+_MAX_DEPTH = 64
 _MILESTONE_TYPES = {
     EventType.SHIPMENT_MILESTONE,
     EventType.SHIPMENT_DELIVERED,
@@ -31,8 +34,16 @@ def parse_webhook(
     result = ParseResult()
     try:
         document = json.loads(body, parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # Besides decode errors, ValueError covers an integer too long to
+        # convert; nesting deeper than the parser can follow is a
+        # RecursionError. All are the sender's data, never an outage.
         result.problems.append(Problem("invalid_message", f"body is not JSON: {exc}"))
+        return result
+    if _deeper_than(document, _MAX_DEPTH):
+        result.problems.append(
+            Problem("invalid_message", f"body nests deeper than {_MAX_DEPTH} levels")
+        )
         return result
 
     envelopes = document if isinstance(document, list) else [document]
@@ -138,7 +149,28 @@ def _aware(value: str, name: str) -> dt.datetime:
         ) from exc
     if moment.tzinfo is None:
         raise _Unusable("invalid_value", f"{name} {value!r} has no UTC offset")
+    try:
+        moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        # 9999-12-31T23:00-05:00 is a valid ISO string with no UTC instant.
+        raise _Unusable(
+            "invalid_value", f"{name} {value!r} is out of range in UTC"
+        ) from exc
     return moment
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Return whether JSON data nests more than ``limit`` levels, without recursing."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _plain(value: Any) -> Any:
