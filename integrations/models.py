@@ -1,5 +1,6 @@
 """Connections, the inbound log, canonical events, the outbox and mappings."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -314,6 +315,42 @@ class CodeMapping(models.Model):
     def __str__(self) -> str:
         code = f"{self.source}:{self.category}:{self.external_code}"
         return f"{code} -> {self.canonical_value}"
+
+    def clean(self) -> None:
+        """Refuse a canonical value the hub does not know.
+
+        A typo here ('In Transit') would turn every message the mapping
+        unblocks into a new failure instead of an applied event.
+        """
+        allowed = self.canonical_values(self.category)
+        if allowed is not None and self.canonical_value not in allowed:
+            shown = ", ".join(sorted(allowed)[:20])
+            more = " ..." if len(allowed) > 20 else ""
+            raise ValidationError(
+                {
+                    "canonical_value": f"{self.canonical_value!r} is not a known "
+                    f"{self.get_category_display().lower()}: {shown}{more}"
+                }
+            )
+
+    @classmethod
+    def canonical_values(cls, category: str) -> set[str] | None:
+        """Return the values a category maps to, or None when any text goes."""
+        from masterdata.models import Carrier, Unit, Warehouse
+        from shipments.models import ShipmentStatus
+        from shipments.services import EXCEPTION_WORDING
+
+        if category == cls.Category.SHIPMENT_STATUS:
+            return set(ShipmentStatus.values)
+        if category == cls.Category.EXCEPTION_REASON:
+            return set(EXCEPTION_WORDING)
+        if category == cls.Category.UNIT:
+            return set(Unit.objects.values_list("code", flat=True))
+        if category == cls.Category.LOCATION:
+            return set(Warehouse.objects.values_list("code", flat=True))
+        if category == cls.Category.CARRIER:
+            return set(Carrier.objects.values_list("scac", flat=True))
+        return None
 
 
 class X12ControlNumbers(models.Model):

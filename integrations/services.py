@@ -32,7 +32,11 @@ from integrations.mappings import (
     code_lookup_for_message,
 )
 from integrations.models import CanonicalEvent, Connection, InboundMessage
-from integrations.validation import event_data_validate
+from integrations.validation import (
+    connection_may_send,
+    event_data_validate,
+    event_sender_validate,
+)
 from operations.services import case_open, case_resolve
 
 logger = logging.getLogger(__name__)
@@ -297,6 +301,14 @@ def event_apply(*, event: Event, message: InboundMessage | None) -> Problem | No
     An event already applied is skipped. An event its handler rejects is
     kept in ``needs_attention`` with the reason, so a replay can apply it.
     """
+    connection = message.connection if message is not None else None
+    if connection is not None and not connection_may_send(
+        connection=connection, event_type=event.type
+    ):
+        return Problem(
+            "invalid_message",
+            f"{connection.code} ({connection.kind}) may not send {event.type}",
+        )
     handler = HANDLERS.get(event.type)
     if handler is None:
         return Problem(
@@ -309,6 +321,10 @@ def event_apply(*, event: Event, message: InboundMessage | None) -> Problem | No
             if stored is None:
                 return None
             event_data_validate(type=stored.type, data=stored.data)
+            if connection is not None:
+                event_sender_validate(
+                    connection=connection, type=stored.type, data=stored.data
+                )
             handler(stored)
             stored.state = CanonicalEvent.State.APPLIED
             stored.error = ""

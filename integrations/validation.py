@@ -10,12 +10,19 @@ keeps the bad event in ``needs_attention`` instead of half-applied.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
+
 from integrations.errors import EventRejected
 from integrations.events import EventType
+from integrations.models import Connection
+from masterdata.models import Carrier
 from shipments.models import ShipmentStatus, TrackingEvent
+from shipments.services import shipment_get_for_event
 
 # Document types the portal serves; anything else could be a script in
 # disguise and is refused before it reaches storage.
@@ -164,3 +171,113 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+_SHIPMENT_MOVES = frozenset(
+    {
+        EventType.SHIPMENT_MILESTONE,
+        EventType.SHIPMENT_DELIVERED,
+        EventType.SHIPMENT_EXCEPTION,
+    }
+)
+
+# What each kind of HTTP JSON connection may send (DESIGN §5, "from"). An
+# event outside its sender's list is refused before it is stored: the TMS
+# cannot invoice an order, and a carrier cannot plan a shipment.
+_ALLOWED_TYPES: dict[str, frozenset[str]] = {
+    Connection.Kind.ERP: frozenset(
+        {
+            EventType.ORDER_RELEASED,
+            EventType.INVOICE_RELEASED,
+            EventType.RETURN_AUTHORIZED,
+        }
+    ),
+    Connection.Kind.WMS: frozenset(
+        {
+            EventType.ORDER_ALLOCATED,
+            EventType.ORDER_PICKED,
+            EventType.SHIPMENT_PACKED,
+            EventType.INVENTORY_SNAPSHOT,
+            EventType.INVENTORY_RECEIVED,
+            EventType.RETURN_RECEIVED,
+        }
+    ),
+    Connection.Kind.TMS: _SHIPMENT_MOVES
+    | {EventType.SHIPMENT_PLANNED, EventType.FREIGHT_INVOICED},
+    Connection.Kind.CARRIER: _SHIPMENT_MOVES | {EventType.FREIGHT_INVOICED},
+    Connection.Kind.PARTNER: frozenset(),
+}
+# Families a kind may send whatever their member: the ERP owns master data.
+_ALLOWED_PREFIXES: dict[str, tuple[str, ...]] = {
+    Connection.Kind.ERP: ("masterdata.",),
+}
+
+
+def connection_may_send(*, connection: Connection, event_type: str) -> bool:
+    """Return whether a connection may send events of this type.
+
+    File-drop connections (X12 and EDIFACT) are exempt: one drop folder
+    carries many document types from many partners (214s and 990s from
+    carriers, 945s and 997s from a 3PL), so the document, not the
+    connection, says what arrived, and each mapper accepts only the
+    documents it knows.
+    """
+    if connection.protocol != Connection.Protocol.HTTP_JSON:
+        return True
+    if event_type in _ALLOWED_TYPES.get(connection.kind, frozenset()):
+        return True
+
+    return event_type.startswith(_ALLOWED_PREFIXES.get(connection.kind, ()))
+
+
+def event_sender_validate(*, connection: Connection, type: str, data: Any) -> None:  # noqa: A002
+    """Raise ``EventRejected`` when the sender may not make this change.
+
+    A carrier connection with a SCAC moves only shipments it carries (or
+    whose carrier is not yet known), and no actual milestone may lie further
+    in the future than ``WAYBILL_MAX_FUTURE_SKEW_HOURS``: a clock a little
+    fast is tolerated, a scan dated years ahead is not. Estimates may lie in
+    the future. Expects ``data`` to have passed ``event_data_validate``.
+    """
+    if type not in _SHIPMENT_MOVES:
+        return
+    if (data.get("kind") or TrackingEvent.Kind.ACTUAL) == TrackingEvent.Kind.ACTUAL:
+        _check_not_future(data.get("occurred_at"))
+    if connection.kind == Connection.Kind.CARRIER and connection.scac:
+        _check_carrier_owns(connection, data)
+
+
+def _check_not_future(value: Any) -> None:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise EventRejected(
+            "invalid_value", f"occurred_at {value!r:.60} is not a timestamp"
+        ) from exc
+    if moment.tzinfo is None:
+        raise EventRejected("invalid_value", f"occurred_at {value!r} has no offset")
+    hours = getattr(settings, "WAYBILL_MAX_FUTURE_SKEW_HOURS", 24)
+    if moment > timezone.now() + dt.timedelta(hours=hours):
+        raise EventRejected(
+            "invalid_value",
+            f"actual milestone at {value} is more than {hours:g} h in the "
+            "future; only an estimate may lie ahead",
+        )
+
+
+def _check_carrier_owns(connection: Connection, data: dict) -> None:
+    """Refuse a carrier's event for a shipment another carrier carries.
+
+    Locks the shipment as its handler will (the same lookup), so the check
+    and the change see one state.
+    """
+    shipment = shipment_get_for_event(data=data)
+    if shipment.carrier_id is None:
+        return
+    scac = Carrier.objects.values_list("scac", flat=True).get(pk=shipment.carrier_id)
+    if scac != connection.scac:
+        raise EventRejected(
+            "unknown_reference",
+            f"shipment {shipment.number} travels with carrier {scac}; "
+            f"{connection.code} (SCAC {connection.scac}) may not move it",
+        )

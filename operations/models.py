@@ -1,5 +1,6 @@
 """Exception cases that customer service works in the admin."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -131,3 +132,27 @@ class LaneFallbackRule(models.Model):
             ]
         )
         return f"{lane}: {self.carrier.scac}"
+
+    def clean(self) -> None:
+        """Normalise the lane and refuse a service of another carrier.
+
+        Addresses keep upper-case ISO codes, so 'us' or 'oh' would never match.
+        """
+        self.destination_country = self.destination_country.strip().upper()
+        self.destination_state = self.destination_state.strip().upper()
+        errors = {}
+        if self.destination_country and not (
+            len(self.destination_country) == 2 and self.destination_country.isalpha()
+        ):
+            errors["destination_country"] = "Give the two-letter ISO code, e.g. US."
+        if (
+            self.service_id is not None
+            and self.carrier_id is not None
+            and self.service.carrier_id != self.carrier_id
+        ):
+            errors["service"] = (
+                f"{self.service} is a service of {self.service.carrier}, "
+                f"not of {self.carrier}."
+            )
+        if errors:
+            raise ValidationError(errors)
