@@ -39,3 +39,21 @@ def outbox_queue_names() -> list[str]:
 def worker_queues() -> str:
     """Return the comma-separated ``-Q`` value for a worker that serves everything."""
     return ",".join([*HUB_QUEUES, *outbox_queue_names()])
+
+
+def broker_queue_depth(name: str) -> int | None:
+    """Return how many tasks wait in a broker queue, or None if unknown.
+
+    The sweepers use it to tell a task that is lost from one that is only
+    waiting behind a long queue; a broker that cannot say is treated as
+    unknown, never as empty.
+    """
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_write() as connection:
+            with connection.channel() as channel:
+                _, count, _ = channel.queue_declare(queue=name, passive=True)
+                return int(count)
+    except Exception:  # noqa: BLE001 - any broker trouble means "unknown"
+        return None

@@ -507,14 +507,19 @@ def inbound_message_replay(*, message_ids: list[int]) -> int:
     return updated
 
 
-def inbound_claim_due(*, limit: int = 500) -> list[int]:
+def inbound_claim_due(
+    *, limit: int = 500, requeue_after: float | None = None
+) -> list[int]:
     """Mark messages a worker should (re)process as queued; return their ids.
 
     Due are received messages whose task seems lost (queued longer ago than
-    the re-queue period) and failed messages whose retry time has come.
+    ``requeue_after``, by default the re-queue period) and failed messages
+    whose retry time has come.
     """
     now = timezone.now()
-    requeue_before = now - dt.timedelta(seconds=settings.WAYBILL_REQUEUE_AFTER_SECONDS)
+    if requeue_after is None:
+        requeue_after = settings.WAYBILL_REQUEUE_AFTER_SECONDS
+    requeue_before = now - dt.timedelta(seconds=requeue_after)
     not_queued = Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before)
     due = Q(state=InboundMessage.State.RECEIVED) | Q(
         state=InboundMessage.State.FAILED, next_attempt_at__lte=now

@@ -5,10 +5,16 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from integrations import files, outbox, services
+from integrations.queues import broker_queue_depth
 
 logger = logging.getLogger(__name__)
+
+# With tasks waiting in the queue, how many re-queue periods a message may
+# wait before it counts as lost.
+_BACKLOG_PATIENCE = 10
 
 
 @shared_task(name="integrations.tasks.inbound_process_task")
@@ -36,8 +42,18 @@ def outbox_sweep_task() -> int:
 
 @shared_task(name="integrations.tasks.inbound_sweep_task")
 def inbound_sweep_task() -> int:
-    """Queue inbound messages left unprocessed or due for a retry."""
-    due = services.inbound_claim_due()
+    """Queue inbound messages left unprocessed or due for a retry.
+
+    While tasks still wait in the inbound queue, a message queued a while ago
+    is most likely among them, not lost: queuing it again would only add
+    duplicates behind a backlog (which then grows with every sweep). So with
+    a backlog only long-stale messages are re-queued; once the queue is
+    empty, anything still unprocessed is lost and goes again at once.
+    """
+    waiting = broker_queue_depth(services.INBOUND_QUEUE)
+    period = settings.WAYBILL_REQUEUE_AFTER_SECONDS
+    requeue_after = period if not waiting else period * _BACKLOG_PATIENCE
+    due = services.inbound_claim_due(requeue_after=requeue_after)
     for message_id in due:
         services.inbound_queue_processing(message_id=message_id)
     if due:
