@@ -27,7 +27,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py run_demo
+	$(PY) manage.py run_demo --hub-port $${DEMO_HUB_PORT:-8000}
 
 # The same demo, headless: asserts the outcome and exits non-zero on a shortfall.
 demo-check: $(STAMP)

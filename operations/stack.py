@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -59,6 +60,7 @@ class Stack:
     def start(self) -> None:
         """Start every process and wait until each answers."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._check_ports_free()
         self._spawn("web", self._web_command())
         self._spawn("worker", self._worker_command())
         self._spawn("beat", self._beat_command())
@@ -69,6 +71,25 @@ class Stack:
             self._wait_for(self.sim_url(spec["code"]) + "/_control/state")
         if self.supervise:
             self.start_supervisor()
+
+    def _check_ports_free(self) -> None:
+        """Refuse to start on a port something else already answers on.
+
+        Otherwise the new web server fails to bind while the simulators send
+        their webhooks to whatever holds the port.
+        """
+        ports = [self.hub_port] + [
+            int(self.sim_url(spec["code"]).rsplit(":", 1)[1])
+            for spec in DEFAULT_CONNECTIONS
+        ]
+        for port in ports:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(
+                        f"port {port} on 127.0.0.1 is already in use; stop what "
+                        "holds it or choose other ports (DEMO_HUB_PORT, "
+                        "WAYBILL_SIM_BASE_PORT)"
+                    )
 
     def start_supervisor(self) -> None:
         """Watch the processes from a background thread until ``stop``."""

@@ -61,3 +61,18 @@ def test_supervisor_starts_a_process_again_after_it_dies(tmp_path):
     finally:
         stack.stop()
     assert replacement.poll() is not None
+
+
+def test_a_stack_refuses_to_start_on_a_port_already_in_use(tmp_path):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        stack = Stack(hub_port=port, sim_base_port=0, env={}, log_dir=tmp_path)
+
+        with pytest.raises(RuntimeError, match=f"port {port} on 127.0.0.1 is already"):
+            stack.start()
+
+    assert stack.processes == {}
