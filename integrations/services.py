@@ -67,11 +67,14 @@ def inbound_message_accept(
     worker never looks for a row that is not there yet.
     """
     digest = hashlib.sha256(body).hexdigest()
-    first = _first_copy(connection=connection, message_id=message_id, digest=digest)
-    if first is not None:
-        return first, False
     try:
         with transaction.atomic():
+            _lock_bodies(connection=connection, digests=[digest])
+            first = _first_copy(
+                connection=connection, message_id=message_id, digest=digest
+            )
+            if first is not None:
+                return first, False
             message = InboundMessage.objects.create(
                 connection=connection,
                 message_id=message_id,
@@ -117,9 +120,10 @@ def inbound_batch_accept(
         )
         for message_id, body in items
     ]
-    first_copy = _existing_copies(connection=connection, rows=rows)
-    fresh = _first_of_each(rows, known=first_copy)
     with transaction.atomic():
+        _lock_bodies(connection=connection, digests=[row.sha256 for row in rows])
+        first_copy = _existing_copies(connection=connection, rows=rows)
+        fresh = _first_of_each(rows, known=first_copy)
         InboundMessage.objects.bulk_create(fresh, ignore_conflicts=True)
         stored = dict(
             InboundMessage.objects.filter(
@@ -142,6 +146,30 @@ def inbound_batch_accept(
         }
         for index, row in enumerate(rows)
     ]
+
+
+def _lock_bodies(*, connection: Connection, digests: list[str]) -> None:
+    """Serialise accepting the same body on one connection until commit.
+
+    The same-body check is a lookup before an insert that no database
+    constraint backs, so two concurrent copies with different message ids
+    would both find nothing and both insert. A transaction-scoped advisory
+    lock per (connection, body hash) makes the second wait for the first to
+    commit, after which its lookup sees the first copy. Locks are taken in
+    the order of their lock keys, so two batches that share bodies never
+    wait on each other crosswise. SQLite serialises all writers anyway.
+    """
+    if db_connection.vendor != "postgresql" or not digests:
+        return
+    keys = sorted({f"waybill:inbound:{connection.pk}:{digest}" for digest in digests})
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(lock_key) FROM ("
+            " SELECT DISTINCT hashtextextended(key, 0) AS lock_key"
+            " FROM unnest(%s::text[]) AS key ORDER BY lock_key"
+            ") AS ordered",
+            [keys],
+        )
 
 
 def _existing_copies(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,6 +29,8 @@ _NDJSON = "application/x-ndjson"
 # The longest message id stored; a longer one is refused, never cut, so two
 # ids that share a prefix can never be taken for a repeat of each other.
 _MAX_MESSAGE_ID = 200
+# Unicode categories an id may not hold, by the name a refusal gives them.
+_UNSTORABLE = {"Cc": "the control character", "Cs": "the lone surrogate"}
 
 
 class _Refused(Exception):
@@ -153,6 +156,9 @@ def _authenticated(
             "Bad Request",
             f"{signing.ID_HEADER} is over {_MAX_MESSAGE_ID} characters",
         )
+    id_fault = _message_id_fault(message_id)
+    if id_fault:
+        raise _Refused(400, "Bad Request", f"{signing.ID_HEADER} {id_fault}")
     try:
         signing.verify(
             signing.accepted_secrets(
@@ -206,17 +212,51 @@ def _batch_items(delivery: _Delivery) -> list[tuple[str, bytes]]:
         raise _Refused(400, "Bad Request", f"a batch holds 1 to {limit} items")
     items = []
     for index, (item, raw) in enumerate(parsed):
-        if not isinstance(item, dict) or not str(item.get("id") or "").strip():
+        item_id = _item_id(item)
+        if item_id is None:
             raise _Refused(400, "Bad Request", f"item {index} has no id")
-        item_id = str(item["id"])
         if len(item_id) > _MAX_MESSAGE_ID:
             raise _Refused(
                 400,
                 "Bad Request",
                 f"item {index} has an id over {_MAX_MESSAGE_ID} characters",
             )
+        id_fault = _message_id_fault(item_id)
+        if id_fault:
+            raise _Refused(400, "Bad Request", f"item {index} id {id_fault}")
         items.append((item_id, raw))
     return items
+
+
+def _item_id(item: object) -> str | None:
+    """Return a batch item's id as text, or None when it has none.
+
+    Any non-empty text or number is an id, 0 included; true/false, null,
+    objects and lists are not.
+    """
+    if not isinstance(item, dict):
+        return None
+    value = item.get("id")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = str(value)
+
+    return text if text.strip() else None
+
+
+def _message_id_fault(message_id: str) -> str:
+    """Return why a message id's characters cannot be stored, or ''.
+
+    Control characters (NUL above all, which PostgreSQL text cannot hold)
+    and lone surrogates (which UTF-8 cannot encode) would fail at insert,
+    which a sender would read as an outage and retry for ever.
+    """
+    for char in message_id:
+        category = unicodedata.category(char)
+        if category in _UNSTORABLE:
+            return f"holds {_UNSTORABLE[category]} U+{ord(char):04X}"
+
+    return ""
 
 
 def _compact(item: object) -> bytes:
