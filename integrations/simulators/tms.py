@@ -118,7 +118,7 @@ class TmsSimulator(Simulator):
         order_number = str(request.get("order_number") or incoming.correlationid)
         with self.lock:
             scenario = self.scenarios.get(order_number, "normal")
-        start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        start = journey_start(request, scenario=scenario)
 
         planned = planned_data(request, start=start)
         chain = milestone_chain(
@@ -137,6 +137,21 @@ class TmsSimulator(Simulator):
                 data=payload,
                 step=step,
             )
+
+
+def journey_start(
+    request: dict[str, Any], *, scenario: str, now: dt.datetime | None = None
+) -> dt.datetime:
+    """Return when the simulated journey began, so that it ends now.
+
+    The stand-in replays a journey of a day or two in seconds; dating it in
+    the past keeps every actual milestone at or before the moment it is sent,
+    as a real carrier's would be (the hub refuses actual milestones dated in
+    the future).
+    """
+    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    timeline = _timeline(request, start=now, scenario=scenario)
+    return now - (timeline[-1][1] - timeline[0][1])
 
 
 def planned_data(request: dict[str, Any], *, start: dt.datetime) -> dict[str, Any]:

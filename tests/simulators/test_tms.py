@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from integrations.simulators.tms import carrier_for, freight_estimate, tracking_numbers
 from tests.simulators.payloads import plan_requested
 
@@ -179,3 +181,23 @@ def test_ltl_gets_one_pro_number_and_parcel_one_number_per_package():
     assert tracking_numbers("RDWY", "SH-1", 3) == ["9283378587"]
     assert len(tracking_numbers("FXFE", "SH-1", 3)) == 3
     assert [n[:8] for n in tracking_numbers("UPSN", "SH-1", 2)] == ["1Z999AA1"] * 2
+
+
+@pytest.mark.parametrize("scenario", ["normal", "exception"])
+def test_a_journey_is_dated_so_its_last_milestone_is_now(scenario):
+    from integrations.simulators.tms import (
+        journey_start,
+        milestone_chain,
+        planned_data,
+    )
+
+    now = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+    request = plan_requested()
+    start = journey_start(request, scenario=scenario, now=now)
+
+    planned = planned_data(request, start=start)
+    chain = milestone_chain(request, planned=planned, start=start, scenario=scenario)
+
+    times = [dt.datetime.fromisoformat(data["occurred_at"]) for _, data in chain]
+    assert max(times) == now
+    assert min(times) < now
