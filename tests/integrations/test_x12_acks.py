@@ -340,7 +340,7 @@ def test_a_997_is_never_acknowledged(partner):
     assert acks_sent() == []
 
 
-def test_partner_without_an_ack_window_gets_no_997(partner):
+def test_partner_without_an_ack_window_still_gets_its_997(partner):
     Connection.objects.filter(pk=partner.pk).update(ack_window_minutes=0)
 
     deliver_inbound(
@@ -353,7 +353,8 @@ def test_partner_without_an_ack_window_gets_no_997(partner):
         ),  # noqa: E501
     )
 
-    assert acks_sent() == []
+    [ack] = acks_sent()
+    assert ack.subject == "997 for GS 31"
 
 
 # --- Inbound 997s -----------------------------------------------------------------

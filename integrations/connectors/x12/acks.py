@@ -18,9 +18,9 @@ Mapping problems name their set by its label (``X12 210 ST 0001``), an
 element error by ``segment L1 at position 7, element position 4`` (or just
 ``L104``, the segment then found by the quoted value) and ``AK4 <code>``.
 
-The hub exchanges 997s with partners that have an acknowledgement window
-(``Connection.ack_window_minutes`` above 0): such a partner expects the
-hub's 997s as the hub expects theirs.
+The hub sends a 997 for every functional group an X12 connection delivers;
+it expects 997s back only from partners with an acknowledgement window
+(``Connection.ack_window_minutes`` above 0).
 
 Inbound. ``map_997`` turns a partner's 997 into an ``x12.acknowledged``
 event; ``ack_watch_close`` (its handler) closes the matching ``AckWatch`` by
@@ -152,11 +152,12 @@ _GE01_SAYS = re.compile(r"GE01 says (\d+)")
 
 
 def exchanges_997(connection: Connection) -> bool:
-    """Return whether the hub sends this partner 997s for what it receives."""
-    return (
-        connection.protocol == Connection.Protocol.X12_FILE
-        and connection.ack_window_minutes > 0
-    )
+    """Return whether the hub sends 997s for what this connection receives.
+
+    Every X12 partner gets one per functional group it sends; the
+    acknowledgement window only decides whether the hub watches for theirs.
+    """
+    return connection.protocol == Connection.Protocol.X12_FILE
 
 
 def acknowledge_inbound(
