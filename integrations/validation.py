@@ -6,6 +6,10 @@ character order number, or a milestone ``kind`` nobody knows. PostgreSQL
 would refuse some of these with a bare ``DataError`` and SQLite would store
 them; checking here gives the same readable reason on every database and
 keeps the bad event in ``needs_attention`` instead of half-applied.
+
+It also says who may send what: which event types each kind of HTTP JSON
+connection may send, which shipments a carrier may move, and how far ahead
+of the clock an actual milestone may lie.
 """
 
 from __future__ import annotations
