@@ -458,9 +458,9 @@ def test_desadv_messages_become_packs_with_sscc_and_lines():
     events = _parse("edifact/DESADV-bots-eancom-multi.edi").events
 
     assert [(e.id, e.subject, e.correlationid) for e in events] == [
-        ("1-7", "1923", "ref1234"),
-        ("1-8", "DOCNUM", "BYORDNUM"),
-        ("1-10", "DOCNUM", "BYORDNUM"),
+        ("5555555555555/1-7", "1923", "ref1234"),
+        ("5555555555555/1-8", "DOCNUM", "BYORDNUM"),
+        ("5555555555555/1-10", "DOCNUM", "BYORDNUM"),
     ]
     second = events[1].data
     assert len(second["packages"]) == 4

@@ -205,7 +205,7 @@ def test_desadv_packs_packages_with_sscc_measures_and_lines():
     assert result.problems == []
     [event] = result.events
     assert (event.id, event.type, event.subject, event.correlationid) == (
-        "77-1",
+        "SUP/77-1",
         "shipment.packed",
         "SH-9001",
         "SO-9001",
@@ -323,3 +323,13 @@ def test_dropped_desadv_creates_the_shipment_and_its_carton(seeded, tmp_path, se
         Decimal("20.5"),
         Decimal("10"),
     )
+
+
+def test_the_interchange_sender_is_read_from_unb_for_event_ids():
+    from integrations.connectors.edifact.interchange import parse_interchange
+
+    raw = b"UNB+UNOC:3+SUPA+HUB+250301:1200+77'UNZ+0+77'"
+    other = raw.replace(b"SUPA", b"SUPB")
+
+    assert parse_interchange(raw).sender == "SUPA"
+    assert parse_interchange(other).sender == "SUPB"

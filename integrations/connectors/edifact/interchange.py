@@ -45,6 +45,7 @@ class Interchange:
     """What one file held: the UNB reference and date, messages and findings."""
 
     reference: str = ""
+    sender: str = ""
     prepared: tuple[str, str] = ("", "")
     messages: list[Message] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
@@ -77,6 +78,7 @@ def parse_interchange(raw: bytes) -> Interchange:
     unb = segments[0][1]
     interchange = Interchange(
         reference=component(unb, 4),
+        sender=component(unb, 1),
         prepared=(component(unb, 3, 0), component(unb, 3, 1)),
     )
     _walk(interchange, segments[1:])

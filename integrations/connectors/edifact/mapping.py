@@ -69,7 +69,11 @@ class _Context:
 
     @property
     def key(self) -> str:
-        return f"{self.interchange.reference}-{self.message.reference}"
+        # References are unique per sender only (UNB02), so the sender leads.
+        return (
+            f"{self.interchange.sender}/{self.interchange.reference}"
+            f"-{self.message.reference}"
+        )
 
     @property
     def label(self) -> str:
