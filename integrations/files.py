@@ -21,6 +21,9 @@ bad file never holds up another file or another connection:
   refused by the database). It is kept as ``<UTC time>-<name>`` beside a
   ``.reason.txt`` file, and an ``invalid_message`` case is opened.
 
+Archiving links the file under its new name and then unlinks the old one,
+so the drop folders need a file system with hard links.
+
 A file is a repeat when its name and content match a stored message (the
 message id is the name plus a SHA-256 prefix), or when its content alone
 matches one (the hub dedupes by body hash per connection). A new file that
@@ -92,9 +95,19 @@ def file_drop_poll(*, now: float | None = None) -> list[InboundMessage]:
 
     stored = []
     for connection in connections:
-        folder = file_drop_folder(connection)
-        for claimed in _claim_waiting(folder, now=now):
-            message = _handle(connection=connection, folder=folder, claimed=claimed)
+        try:
+            folder = file_drop_folder(connection)
+            claimed = _claim_waiting(folder, now=now)
+        except OSError:
+            # A folder that cannot be listed or written holds up only its
+            # own connection.
+            logger.exception(
+                "file drop cannot read its folder",
+                extra={"connection": connection.code},
+            )
+            continue
+        for path in claimed:
+            message = _handle(connection=connection, folder=folder, claimed=path)
             if message is not None:
                 stored.append(message)
 
@@ -156,10 +169,10 @@ def _claim_waiting(folder: Path, *, now: float) -> list[Path]:
             continue
         try:
             os.rename(path, target)
+            # The claim time, not the write time, decides when it is stale.
+            os.utime(target)
         except FileNotFoundError:
             continue  # another poller claimed it first
-        # The claim time, not the write time, decides when it counts as stale.
-        os.utime(target)
         claimed.append(target)
 
     return claimed
@@ -208,17 +221,27 @@ def _ignored(name: str) -> bool:
 def _handle(
     *, connection: Connection, folder: Path, claimed: Path
 ) -> InboundMessage | None:
-    """Store, archive or reject one claimed file; never raise for its sake.
+    """Store and archive, or reject, one claimed file; never raise for its sake.
 
     Return the message when it is new. A database outage, or a failure to
-    put the file aside, leaves it in ``processing/`` to be taken again.
+    archive the file or put it aside, leaves it in ``processing/`` to be
+    taken again; a stored message is then recognised as a repeat.
     """
-    context = {
-        "connection": connection.code,
-        "file_name": file_drop_printable_name(claimed.name),
-    }
+    name = file_drop_printable_name(claimed.name)
+    context = {"connection": connection.code, "file_name": name}
     try:
-        return _store_or_reject(connection=connection, folder=folder, claimed=claimed)
+        stored = _store(connection=connection, claimed=claimed, name=name)
+        if stored is None:
+            return None
+        message, created = stored
+        _archive(
+            connection=connection,
+            folder=folder,
+            claimed=claimed,
+            name=name,
+            message=message,
+            created=created,
+        )
     except FileNotFoundError:
         return None  # another poller took over a claim it thought stale
     except (OperationalError, InterfaceError):
@@ -227,19 +250,33 @@ def _handle(
             exc_info=True,
             extra=context,
         )
+        return None
     except Exception:
         # The poller's outermost guard: whatever this file did, the files
         # after it and the other connections still go in.
         logger.exception("file drop left a file in processing/", extra=context)
+        return None
 
-    return None
+    return message if created else None
 
 
-def _store_or_reject(
-    *, connection: Connection, folder: Path, claimed: Path
-) -> InboundMessage | None:
+def _store(
+    *, connection: Connection, claimed: Path, name: str
+) -> tuple[InboundMessage, bool] | None:
+    """Store a claimed file as an inbound message, or reject it and return None."""
     try:
-        return _ingest(connection=connection, folder=folder, claimed=claimed)
+        body = _read(claimed)
+        digest = hashlib.sha256(body).hexdigest()
+        with transaction.atomic():
+            return inbound_message_accept(
+                connection=connection,
+                message_id=_message_id(name, digest),
+                body=body,
+                content_type="application/edifact"
+                if connection.protocol == Connection.Protocol.EDIFACT
+                else "application/edi-x12",
+                filename=file_drop_shorten(name, _field_length("filename")),
+            )
     except (FileNotFoundError, OperationalError, InterfaceError):
         raise  # not the file's fault: it is taken again later
     except _Unstorable as exc:
@@ -249,36 +286,34 @@ def _store_or_reject(
         reason = f"could not be stored: {type(exc).__name__}: {exc}"
         logger.exception(
             "file drop could not store a file",
-            extra={
-                "connection": connection.code,
-                "file_name": file_drop_printable_name(claimed.name),
-            },
+            extra={"connection": connection.code, "file_name": name},
         )
-    _reject(connection=connection, folder=folder, claimed=claimed, reason=reason)
+    _reject(connection=connection, claimed=claimed, name=name, reason=reason)
 
     return None
 
 
-def _ingest(
-    *, connection: Connection, folder: Path, claimed: Path
-) -> InboundMessage | None:
-    name = file_drop_printable_name(claimed.name)
-    body = _read(claimed)
-    digest = hashlib.sha256(body).hexdigest()
-    id_room = InboundMessage._meta.get_field("message_id").max_length
-    message_id = file_drop_shorten(name, id_room - DIGEST_CHARS - 1)
-    filename_room = InboundMessage._meta.get_field("filename").max_length
+def _message_id(name: str, digest: str) -> str:
+    """Return ``<name>:<SHA-256 prefix>``, the name cut to fit the field."""
+    room = _field_length("message_id") - DIGEST_CHARS - 1
+    return f"{file_drop_shorten(name, room)}:{digest[:DIGEST_CHARS]}"
 
-    with transaction.atomic():
-        message, created = inbound_message_accept(
-            connection=connection,
-            message_id=f"{message_id}:{digest[:DIGEST_CHARS]}",
-            body=body,
-            content_type="application/edifact"
-            if connection.protocol == Connection.Protocol.EDIFACT
-            else "application/edi-x12",
-            filename=file_drop_shorten(name, filename_room),
-        )
+
+def _field_length(field: str) -> int:
+    length = InboundMessage._meta.get_field(field).max_length
+    assert length is not None
+    return length
+
+
+def _archive(
+    *,
+    connection: Connection,
+    folder: Path,
+    claimed: Path,
+    name: str,
+    message: InboundMessage,
+    created: bool,
+) -> None:
     archived = _move_unique(claimed, folder / "done", str(message.pk), name)
 
     context = {"connection": connection.code, "message_id": message.pk}
@@ -291,7 +326,6 @@ def _ingest(
             archived.name,
             extra=context,
         )
-    return message if created else None
 
 
 def _read(claimed: Path) -> bytes:
@@ -309,15 +343,13 @@ def _read(claimed: Path) -> bytes:
         raise _Unstorable(f"file cannot be read: {exc.strerror}") from exc
 
 
-def _reject(
-    *, connection: Connection, folder: Path, claimed: Path, reason: str
-) -> None:
+def _reject(*, connection: Connection, claimed: Path, name: str, reason: str) -> None:
     """Put a file aside in ``rejected/`` with its reason, and open a case.
 
     The move happens inside the case's transaction, so a file is never in
     ``rejected/`` without its case unless the commit itself fails.
     """
-    name = file_drop_printable_name(claimed.name)
+    rejected_folder = claimed.parent.parent / "rejected"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
     with transaction.atomic():
@@ -328,7 +360,7 @@ def _reject(
             detail=reason,
             reason_code="invalid_message",
         )
-        rejected = _move_unique(claimed, folder / "rejected", stamp, name)
+        rejected = _move_unique(claimed, rejected_folder, stamp, name)
         rejected.with_name(rejected.name + ".reason.txt").write_text(
             f"{name}\n{reason}\n", encoding="utf-8"
         )

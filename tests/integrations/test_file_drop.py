@@ -216,6 +216,37 @@ def test_database_outage_leaves_the_file_claimed_until_it_can_be_stored(
     assert names(drop / "done") == [f"{after[0].pk}-a.edi"]
 
 
+def test_stored_file_that_cannot_be_archived_is_archived_later_as_a_repeat(
+    drop, monkeypatch
+):
+    archive = files._archive
+
+    def done_unwritable(**kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    (drop / "a.edi").write_bytes(b"ISA*a~")
+    monkeypatch.setattr(files, "_archive", done_unwritable)
+    during = poll_settled()
+    monkeypatch.setattr(files, "_archive", archive)
+    after = file_drop_poll(now=time.time() + files.STALE_CLAIM_SECONDS + 1)
+
+    [message] = InboundMessage.objects.all()
+    assert during == after == []
+    assert message.filename == "a.edi"
+    assert ExceptionCase.objects.count() == 0
+    assert names(drop / "rejected") == names(drop / "processing") == []
+    assert names(drop / "done") == [f"{message.pk}-a.edi"]
+
+
+def test_connection_whose_folder_is_unusable_does_not_stop_the_others(drop, settings):
+    (settings.WAYBILL_FILE_DROP_ROOT / "edi-edifact").write_bytes(b"not a folder")
+    (drop / "a.edi").write_bytes(b"ISA*a~")
+
+    stored = poll_settled()
+
+    assert [(m.connection.code, m.filename) for m in stored] == [("edi-x12", "a.edi")]
+
+
 def test_new_file_waits_while_a_claimed_file_of_the_same_name_is_in_processing(
     drop,
 ):
