@@ -224,6 +224,9 @@ WAYBILL_FALLBACK_SECONDS = env.float("WAYBILL_FALLBACK_SECONDS", default=60.0)
 # How far a carrier's freight invoice may differ from the TMS estimate before
 # a freight-variance case opens: a share ("2%") or an amount ("5.00").
 WAYBILL_FREIGHT_TOLERANCE = env.str("WAYBILL_FREIGHT_TOLERANCE", default="2%")
+# An actual milestone dated further ahead than this is refused: carriers
+# report what happened, and a far-future scan would pin a shipment delivered.
+WAYBILL_MAX_FUTURE_SKEW_HOURS = env.float("WAYBILL_MAX_FUTURE_SKEW_HOURS", default=24.0)
 # Root of the per-connection file-drop folders (``<root>/<connection>/``).
 WAYBILL_FILE_DROP_ROOT = Path(
     env.str("WAYBILL_FILE_DROP_ROOT", default=str(VAR_DIR / "drop"))

@@ -504,3 +504,26 @@ def test_gmt_fields_win_over_local_time_location_and_offset():
         ("2025-03-10T15:15:00+00:00", "payload"),
         ("2025-03-10T15:15:00+00:00", "payload"),
     ]
+
+
+def test_a_ups_activity_past_the_end_of_utc_sinks_only_itself():
+    body = {
+        "tracking_number": "1ZMAX",
+        "activities": [
+            _activity("Denver", "CO"),
+            _activity(
+                "Denver",
+                "CO",
+                date="99991231",
+                time="230000",
+                gmtOffset="-05:00",
+            ),
+        ],
+    }
+
+    result = _parse(body, source="ups")
+
+    assert len(result.events) == 1
+    [problem] = result.problems
+    assert problem.code == "invalid_value"
+    assert "out of range in UTC" in problem.reason

@@ -10,6 +10,7 @@ caller records it and goes on with the next scan (B05).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,20 @@ _TYPE_BY_STATUS = {
     "delivered": EventType.SHIPMENT_DELIVERED,
     "exception": EventType.SHIPMENT_EXCEPTION,
 }
+
+
+def in_utc(moment: dt.datetime) -> dt.datetime:
+    """Return an aware time in UTC; a time UTC cannot hold is an unusable scan.
+
+    ``9999-12-31T23:00-05:00`` is past the last representable UTC instant;
+    converting it raises OverflowError, which must sink that scan only (B05).
+    """
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise Unusable(
+            "invalid_value", f"time {moment.isoformat()} is out of range in UTC"
+        ) from exc
 
 
 class Unusable(Exception):

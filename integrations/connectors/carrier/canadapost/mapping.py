@@ -14,7 +14,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans
+from integrations.connectors.carrier.scans import Scan, Unusable, in_utc, map_scans
 from integrations.connectors.carrier.xml import (
     child,
     child_text,
@@ -135,5 +135,5 @@ def _moment(occurrence: Element, *, city: str, state: str) -> ResolvedTime:
     zone = child_text(occurrence, "event-time-zone").upper()
     if zone in _ZONE_OFFSETS:
         aware = local_time.replace(tzinfo=dt.timezone(_ZONE_OFFSETS[zone]))
-        return ResolvedTime(aware.astimezone(dt.UTC), TZ_PAYLOAD)
+        return ResolvedTime(in_utc(aware), TZ_PAYLOAD)
     return resolve_event_time(local_time, city=city, state=state, country="CA")

@@ -16,11 +16,16 @@ events:
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
+from integrations.connectors.carrier.scans import (
+    Scan,
+    Unusable,
+    in_utc,
+    map_scans,
+    text,
+)
 from integrations.events import ParseResult
 from integrations.timezones import (
     TZ_PAYLOAD,
@@ -164,4 +169,4 @@ def _express_time(event: dict[str, Any], label: str) -> ResolvedTime:
             "invalid_value",
             f"{label}: date/time/GMTOffset {raw!r} is not a timestamp",
         ) from exc
-    return ResolvedTime(local.replace(tzinfo=offset).astimezone(dt.UTC), TZ_PAYLOAD)
+    return ResolvedTime(in_utc(local.replace(tzinfo=offset)), TZ_PAYLOAD)

@@ -15,7 +15,13 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
+from integrations.connectors.carrier.scans import (
+    Scan,
+    Unusable,
+    in_utc,
+    map_scans,
+    text,
+)
 from integrations.events import ParseResult
 from integrations.timezones import (
     TZ_PAYLOAD,
@@ -155,7 +161,7 @@ def _activity_time(
                 "invalid_value",
                 f"{label}: gmtOffset {item['gmtOffset']!r} is not a UTC offset",
             ) from exc
-        return ResolvedTime(local.replace(tzinfo=offset).astimezone(dt.UTC), TZ_PAYLOAD)
+        return ResolvedTime(in_utc(local.replace(tzinfo=offset)), TZ_PAYLOAD)
 
     return resolve_event_time(local, city=city, state=state, country=country)
 

@@ -22,7 +22,13 @@ import re
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
+from integrations.connectors.carrier.scans import (
+    Scan,
+    Unusable,
+    in_utc,
+    map_scans,
+    text,
+)
 from integrations.connectors.carrier.xml import child, child_text, children, parse_xml
 from integrations.events import ParseResult
 from integrations.timezones import (
@@ -236,5 +242,5 @@ def _json_moment(event: dict, *, city: str, state: str, country: str) -> Resolve
     offset = event.get("GMTOffset")
     if local.tzinfo is None and isinstance(offset, str) and offset.strip():
         aware = local.replace(tzinfo=parse_offset(offset))
-        return ResolvedTime(aware.astimezone(dt.UTC), TZ_PAYLOAD)
+        return ResolvedTime(in_utc(aware), TZ_PAYLOAD)
     return resolve_event_time(local, city=city, state=state, country=country)
