@@ -110,9 +110,7 @@ def test_full_backlog_answers_429_with_retry_after_and_stores_nothing(
     assert InboundMessage.objects.count() == 3
 
 
-def test_body_without_content_length_is_refused_with_411_not_read_as_empty(
-    erp, client
-):
+def test_body_without_content_length_is_refused_with_411_not_read_as_empty(erp, client):
     # A chunked upload reaches Django without CONTENT_LENGTH.
     response = client.post(
         "/integrations/inbound/erp/",

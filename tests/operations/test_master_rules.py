@@ -93,6 +93,7 @@ def test_a_lane_rule_country_must_be_a_two_letter_code(seeded):
     with pytest.raises(ValidationError) as refused:
         rule.full_clean()
 
-    assert "Give the two-letter ISO code, e.g. US." in (
-        refused.value.message_dict["destination_country"]
+    assert (
+        "Give the two-letter ISO code, e.g. US."
+        in (refused.value.message_dict["destination_country"])
     )
