@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -79,9 +83,14 @@ def shipped_order(acme):
 
 
 def wait_for_heading(browser, text: str) -> None:
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), text)
-    )
+    # While the next page loads, the heading found can belong to the page
+    # being left; Chromium then reports "Node ... does not belong to the
+    # document" as a generic WebDriverException, which only means "not yet".
+    WebDriverWait(
+        browser,
+        WAIT_SECONDS,
+        ignored_exceptions=(StaleElementReferenceException, WebDriverException),
+    ).until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
 
 
 def heading(browser) -> str:
