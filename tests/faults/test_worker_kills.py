@@ -21,7 +21,12 @@ pytestmark = pytest.mark.e2e
 
 EVENTS = int(sized(2000, 10_000))
 KILLS = int(sized(10, 20))
-DRAIN_SECONDS = 60
+# RELIABILITY R1 asks for the backlog drained within 60 s of the last kill;
+# make chaos holds that. On the shared 2-vCPU CI machine the same run has
+# measured 33 to 81 s, so CI allows 120 s and records the figure each run.
+# TODO: find where the slow drains spend their time (not throughput: four
+# pool children drained slower than two).
+DRAIN_SECONDS = int(sized(120, 60))
 # The sender holds back while this many messages wait (see BacklogGate).
 BACKLOG_BOUND = 100
 
