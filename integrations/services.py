@@ -535,6 +535,14 @@ def inbound_message_replay(*, message_ids: list[int]) -> int:
     return updated
 
 
+def inbound_stale_count(*, older_than: float) -> int:
+    """Return how many received messages were queued longer ago than that."""
+    before = timezone.now() - dt.timedelta(seconds=older_than)
+    return InboundMessage.objects.filter(
+        state=InboundMessage.State.RECEIVED, queued_at__lt=before
+    ).count()
+
+
 def inbound_claim_due(
     *, limit: int = 500, requeue_after: float | None = None
 ) -> list[int]:

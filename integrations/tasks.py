@@ -52,7 +52,12 @@ def inbound_sweep_task() -> int:
     """
     waiting = broker_queue_depth(services.INBOUND_QUEUE)
     period = settings.WAYBILL_REQUEUE_AFTER_SECONDS
-    requeue_after = period if not waiting else period * _BACKLOG_PATIENCE
+    requeue_after = period
+    if waiting and waiting >= services.inbound_stale_count(older_than=period):
+        # Every stale message may still be in the queue: be patient. Fewer
+        # tasks waiting than stale messages means some are lost (a broker
+        # restart), and then all stale ones go again at once.
+        requeue_after = period * _BACKLOG_PATIENCE
     due = services.inbound_claim_due(requeue_after=requeue_after)
     for message_id in due:
         services.inbound_queue_processing(message_id=message_id)

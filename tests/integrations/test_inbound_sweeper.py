@@ -83,3 +83,14 @@ def test_behind_a_backlog_a_long_stale_message_still_counts_as_lost(
     current_app.send_task(PROCESS_TASK, args=[0], queue=inbound_queue)
 
     assert inbound_sweep_task() == 1
+
+
+def test_fewer_tasks_waiting_than_stale_messages_means_some_are_lost(
+    seeded, settings, inbound_queue
+):
+    settings.WAYBILL_REQUEUE_AFTER_SECONDS = 60
+    _waiting(queued_seconds_ago=120)
+    _waiting(queued_seconds_ago=120)
+    current_app.send_task(PROCESS_TASK, args=[0], queue=inbound_queue)
+
+    assert inbound_sweep_task() == 2
