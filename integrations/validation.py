@@ -119,6 +119,33 @@ def event_data_validate(*, type: str, data: Any) -> None:  # noqa: A002
         raise EventRejected(
             "invalid_message", "a milestone names no shipment_number or tracking_number"
         )
+    if type in _SHIPMENT_MOVES:
+        _check_estimate(data)
+
+
+def _check_estimate(data: dict[str, Any]) -> None:
+    """Refuse an ``eta`` that is not a time with an offset, or a bad ``eta_date``.
+
+    Carriers, the TMS and X12 214s all send estimates; a time without an
+    offset would be stored as if it were in the server's zone.
+    """
+    eta, eta_date = data.get("eta"), data.get("eta_date")
+    if eta not in (None, ""):
+        try:
+            moment = dt.datetime.fromisoformat(eta)
+        except (TypeError, ValueError) as exc:
+            raise EventRejected(
+                "invalid_value", f"eta {eta!r:.60} is not a timestamp"
+            ) from exc
+        if moment.tzinfo is None:
+            raise EventRejected("invalid_value", f"eta {eta!r:.60} has no offset")
+    if eta_date not in (None, ""):
+        try:
+            dt.date.fromisoformat(eta_date)
+        except (TypeError, ValueError) as exc:
+            raise EventRejected(
+                "invalid_value", f"eta_date {eta_date!r:.60} is not a date"
+            ) from exc
 
 
 def _check_field(name: str, value: Any, rule: _Text | _Choice) -> None:

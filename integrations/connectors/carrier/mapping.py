@@ -35,6 +35,7 @@ from integrations.connectors.carrier.dhl import mapping as dhl
 from integrations.connectors.carrier.easypost import mapping as easypost
 from integrations.connectors.carrier.fedex import mapping as fedex
 from integrations.connectors.carrier.scans import (
+    Estimate,
     Scan,
     Unusable,
     map_scans,
@@ -64,6 +65,7 @@ CARRIER_PARSERS: dict[str, CarrierParser] = {
 }
 
 _Reader = Callable[[Any, str], Scan]
+_Batch = tuple[str, list[Any], _Reader, Estimate | None]
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -94,7 +96,7 @@ def parse_generic(
         result.problems.append(exc.problem)
         return result
 
-    for tracking_number, items, reader in batches:
+    for tracking_number, items, reader, estimate in batches:
         prefix = f"{tracking_number} " if len(batches) > 1 else ""
         scans = [
             _read(reader, item, f"{prefix}event {index}")
@@ -107,6 +109,7 @@ def parse_generic(
             source=source,
             carrier_scac=carrier_scac,
             lookup=lookup,
+            estimate=estimate,
         )
 
     return result
@@ -119,7 +122,12 @@ def _read(reader: _Reader, item: Any, label: str) -> Scan | Unusable:
         return exc
 
 
-def _batches(body: bytes) -> list[tuple[str, list[Any], _Reader]]:
+def _batches(body: bytes) -> list[_Batch]:
+    """Return (tracking number, items, reader, estimate) for each package.
+
+    Only UPS's own ``trackResponse`` carries an estimate; the generic shapes
+    have none.
+    """
     if body.removeprefix(_BOM).lstrip()[:1] == b"<":
         raise Unusable("unsupported_document", _xml_refusal(body))
     try:
@@ -133,8 +141,8 @@ def _batches(body: bytes) -> list[tuple[str, list[Any], _Reader]]:
         raise Unusable("invalid_message", "body must be a JSON object")
     if "trackResponse" in document:
         return [
-            (number, activities, ups.read_activity)
-            for number, activities in ups.track_response_batches(
+            (number, activities, ups.read_activity, estimate)
+            for number, activities, estimate in ups.track_response_batches(
                 document["trackResponse"]
             )
         ]
@@ -151,7 +159,7 @@ def _batches(body: bytes) -> list[tuple[str, list[Any], _Reader]]:
     if not isinstance(document[key], list):
         raise Unusable("invalid_message", f"{key} must be a JSON array")
 
-    return [(tracking_number, document[key], reader)]
+    return [(tracking_number, document[key], reader, None)]
 
 
 def _xml_refusal(body: bytes) -> str:

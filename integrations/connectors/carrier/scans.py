@@ -5,6 +5,10 @@ tracking event, and hands them to ``event_from_scan``, which maps the code
 through the connection's code table and builds the canonical event. A scan
 that cannot be read raises ``Unusable`` with a stable problem code; the
 caller records it and goes on with the next scan (B05).
+
+A carrier's estimated delivery is read once per tracking number into an
+``Estimate`` and put on every event of that tracking number as ``eta`` (an
+instant) or ``eta_date`` (a day), unless the tracking number is delivered.
 """
 
 from __future__ import annotations
@@ -12,14 +16,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 from typing import TYPE_CHECKING, Any
 
 from integrations.events import Event, EventType, ParseResult, Problem
-from integrations.timezones import ResolvedTime, country_code_for
+from integrations.timezones import (
+    TZ_ASSUMED,
+    ResolvedTime,
+    TimestampError,
+    country_code_for,
+    parse_timestamp,
+    resolve_event_time,
+)
 
 if TYPE_CHECKING:
     from integrations.mappings import CodeLookup
 
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TYPE_BY_STATUS = {
     "delivered": EventType.SHIPMENT_DELIVERED,
     "exception": EventType.SHIPMENT_EXCEPTION,
@@ -67,6 +80,55 @@ class Scan:
     country: str
     reason: str = ""
     signed_by: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """A carrier's estimated delivery: an instant, or a day when no time is known."""
+
+    eta: dt.datetime | None = None
+    eta_date: dt.date | None = None
+
+    def data(self) -> dict[str, str]:
+        """Return the canonical ``eta`` or ``eta_date`` key of this estimate."""
+        if self.eta is not None:
+            return {"eta": self.eta.isoformat()}
+        if self.eta_date is not None:
+            return {"eta_date": self.eta_date.isoformat()}
+        return {}
+
+
+def estimate_at(
+    value: Any, *, city: str = "", state: str = "", country: str = ""
+) -> Estimate | None:
+    """Read an estimated delivery time; None when it is missing or unreadable.
+
+    A time with an offset keeps it; a bare time is read in the zone of the
+    place given (the destination). When that place names no zone, only the
+    date is kept: reading the time as UTC could move the estimate to
+    another day. A date alone (``YYYY-MM-DD``) stays a date.
+    """
+    if isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()):
+        return estimate_on(value)
+    try:
+        moment = value if isinstance(value, dt.datetime) else parse_timestamp(value)[0]
+        resolved = resolve_event_time(moment, city=city, state=state, country=country)
+    except TimestampError:
+        return None
+
+    if moment.tzinfo is not None:
+        return Estimate(eta=moment)
+    if resolved.tz_source == TZ_ASSUMED:
+        return Estimate(eta_date=moment.date())
+    return Estimate(eta=resolved.utc)
+
+
+def estimate_on(value: Any) -> Estimate | None:
+    """Read an estimated delivery date (``YYYY-MM-DD``); None when unreadable."""
+    try:
+        return Estimate(eta_date=dt.date.fromisoformat(str(value).strip()))
+    except ValueError:
+        return None
 
 
 def add_problem(result: ParseResult, problem: Problem) -> None:
@@ -160,8 +222,14 @@ def map_scans(
     source: str,
     carrier_scac: str,
     lookup: CodeLookup,
+    estimate: Estimate | None = None,
 ) -> None:
-    """Add an event or a problem to ``result`` for each read scan."""
+    """Add an event or a problem to ``result`` for each read scan.
+
+    ``estimate`` is the carrier's estimated delivery for this tracking
+    number; it goes on each of its events unless one of them is a delivery.
+    """
+    events = []
     for scan in scans:
         if isinstance(scan, Unusable):
             add_problem(result, scan.problem)
@@ -177,7 +245,25 @@ def map_scans(
         except Unusable as exc:
             add_problem(result, exc.problem)
         else:
-            result.events.append(event)
+            events.append(event)
+
+    result.events.extend(_with_estimate(events, estimate))
+
+
+def _with_estimate(events: list[Event], estimate: Estimate | None) -> list[Event]:
+    """Put an estimate on one tracking number's events, unless it is delivered.
+
+    Carriers keep sending the estimate they made before delivery (USPS,
+    Canada Post, DHL); once delivered, that estimate is history and must
+    not become a new revision of the shipment's ETA.
+    """
+    delivered = any(event.type == EventType.SHIPMENT_DELIVERED for event in events)
+    if estimate is None or delivered or not estimate.data():
+        return events
+    return [
+        dataclasses.replace(event, data={**event.data, **estimate.data()})
+        for event in events
+    ]
 
 
 def text(value: Any) -> str:

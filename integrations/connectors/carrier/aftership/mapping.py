@@ -8,6 +8,9 @@ bodies are read: an API response (``{"meta", "data": {"trackings": [...]}}``
 or ``{"data": {"tracking": ...}}``) and a webhook (``{"msg": tracking}``).
 An API error envelope (``meta.code`` other than 2xx) is reported in
 AfterShip's words. A tracking without checkpoints has nothing to apply.
+
+The estimated delivery is ``expected_delivery``: a date, a local time
+(read in the destination country) or a time with an offset.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
+from integrations.connectors.carrier.scans import (
+    Scan,
+    Unusable,
+    estimate_at,
+    map_scans,
+    text,
+)
 from integrations.events import ParseResult
 from integrations.timezones import TimestampError, resolve_event_time
 
@@ -49,6 +58,11 @@ def parse_tracking(
             source=source,
             carrier_scac=f"{slug} via AfterShip" if slug else "AfterShip",
             lookup=lookup,
+            estimate=estimate_at(
+                tracking.get("expected_delivery"),
+                country=text(tracking.get("destination_country_iso3"))
+                or text(tracking.get("courier_destination_country_iso3")),
+            ),
         )
 
     return result

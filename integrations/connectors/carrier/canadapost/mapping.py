@@ -6,6 +6,10 @@ code), ``event-description`` (English or French, as requested), a local
 (``event-time-zone``: ``EST``, ``PDT``, ...), and the site and province. A
 ``messages`` document instead of tracking is Canada Post's error answer and
 becomes a problem with its code and words.
+
+The estimated delivery is a date: ``changed-expected-date`` when Canada
+Post has moved it (with ``changed-expected-delivery-reason``), else
+``expected-delivery-date``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from integrations.connectors.carrier.scans import Scan, Unusable, in_utc, map_scans
+from integrations.connectors.carrier.scans import (
+    Estimate,
+    Scan,
+    Unusable,
+    estimate_on,
+    in_utc,
+    map_scans,
+)
 from integrations.connectors.carrier.xml import (
     child,
     child_text,
@@ -74,9 +85,16 @@ def parse_tracking(
         source=source,
         carrier_scac=carrier_scac or "Canada Post",
         lookup=lookup,
+        estimate=_estimate(root),
     )
 
     return result
+
+
+def _estimate(root: Element) -> Estimate | None:
+    """Return the expected delivery date, the changed one first."""
+    changed = child_text(root, "changed-expected-date")
+    return estimate_on(changed or child_text(root, "expected-delivery-date"))
 
 
 def _occurrences(root: Element) -> tuple[str, list[Element]]:

@@ -12,6 +12,10 @@ events:
 - MyDHL Express API: ``shipmentTrackingNumber``; events carry ``date``,
   ``time`` and ``GMTOffset`` (exact), a ``typeCode`` (the code), a
   ``description`` and the service area; a delivery names ``signedBy``.
+
+Both give the estimated delivery as the shipment's
+``estimatedTimeOfDelivery``; without an offset it is read at the
+destination (Unified ``destination``, Express ``receiverDetails``).
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from integrations.connectors.carrier.scans import (
+    Estimate,
     Scan,
     Unusable,
+    estimate_at,
     in_utc,
     map_scans,
     text,
@@ -60,6 +66,7 @@ def parse_tracking(
             source=source,
             carrier_scac=carrier_scac or "DHL",
             lookup=lookup,
+            estimate=_estimate(shipment),
         )
 
     return result
@@ -95,6 +102,22 @@ def _track(shipment: dict[str, Any]) -> tuple[str, list[Scan | Unusable]]:
         _scan(event, f"{number} event {index}", signed_by)
         for index, event in enumerate(events)
     ]
+
+
+def _estimate(shipment: dict[str, Any]) -> Estimate | None:
+    """Return the shipment's estimated delivery, read at its destination."""
+    unified = _mapping(_mapping(shipment.get("destination")).get("address"))
+    express = _mapping(_mapping(shipment.get("receiverDetails")).get("postalAddress"))
+    return estimate_at(
+        shipment.get("estimatedTimeOfDelivery"),
+        city=text(unified.get("addressLocality")) or text(express.get("cityName")),
+        state=text(express.get("provinceCode")),
+        country=text(unified.get("countryCode")) or text(express.get("countryCode")),
+    )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _scan(event: Any, label: str, signed_by: str) -> Scan | Unusable:

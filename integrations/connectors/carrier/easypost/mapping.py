@@ -7,6 +7,13 @@ EasyPost normalises every carrier it aggregates: a Tracker carries
 ``datetime`` and a ``tracking_location``. That ``status`` is the code
 mapped here. A webhook body is an Event whose ``result`` is the Tracker; an
 Event without a result carries nothing to apply and is reported.
+
+The estimated delivery is the carrier's local one when EasyPost has it
+(``carrier_detail.est_delivery_date_local``, with
+``est_delivery_time_local`` read at the destination), else
+``est_delivery_date``. The local date comes first because EasyPost
+writes a date-only estimate as midnight UTC, which is the evening before
+in the Americas.
 """
 
 from __future__ import annotations
@@ -14,7 +21,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
+from integrations.connectors.carrier.scans import (
+    Estimate,
+    Scan,
+    Unusable,
+    estimate_at,
+    estimate_on,
+    map_scans,
+    text,
+)
 from integrations.events import ParseResult
 from integrations.timezones import TimestampError, resolve_event_time
 
@@ -49,6 +64,7 @@ def parse_tracking(
         source=source,
         carrier_scac=f"{carrier} via EasyPost" if carrier else "EasyPost",
         lookup=lookup,
+        estimate=_estimate(tracker),
     )
 
     return result
@@ -72,6 +88,27 @@ def _tracker(body: bytes) -> dict[str, Any]:
             f"EasyPost {kind} event {text(document.get('id'))} carries no tracker",
         )
     return result
+
+
+def _estimate(tracker: dict[str, Any]) -> Estimate | None:
+    """Return the carrier's local estimate, else EasyPost's own."""
+    detail = tracker.get("carrier_detail")
+    detail = detail if isinstance(detail, dict) else {}
+    local_date = text(detail.get("est_delivery_date_local"))
+    local_time = text(detail.get("est_delivery_time_local"))
+    if local_date and local_time:
+        place = detail.get("destination_tracking_location")
+        place = place if isinstance(place, dict) else {}
+        return estimate_at(
+            f"{local_date}T{local_time}",
+            city=text(place.get("city")),
+            state=text(place.get("state")),
+            country=text(place.get("country")),
+        ) or estimate_on(local_date)
+    if local_date:
+        return estimate_on(local_date)
+
+    return estimate_at(tracker.get("est_delivery_date"))
 
 
 def _scan(item: Any, label: str) -> Scan | Unusable:

@@ -13,6 +13,11 @@ The code is FedEx's scan ``EventType``. A reply that matches several
 shipments (``DuplicateWaybill``) is ambiguous: nothing is applied and a
 person chooses. A carrier error for a tracking number (not found) is a
 problem with FedEx's own words.
+
+The estimated delivery is ``EstimatedDeliveryTimestamp`` in XML; in JSON
+the ``dateAndTimes`` entry of type ``ESTIMATED_DELIVERY``, else the end of
+``estimatedDeliveryTimeWindow``. A time without an offset is read at the
+destination address.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ import json
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
-from integrations.connectors.carrier.scans import Scan, Unusable, map_scans, text
+from integrations.connectors.carrier.scans import (
+    Estimate,
+    Scan,
+    Unusable,
+    estimate_at,
+    map_scans,
+    text,
+)
 from integrations.connectors.carrier.xml import child, child_text, children, parse_xml
 from integrations.events import ParseResult
 from integrations.timezones import ResolvedTime, TimestampError, resolve_event_time
@@ -46,7 +58,7 @@ def parse_tracking(
         result.problems.append(exc.problem)
         return result
 
-    for tracking_number, scans in tracks:
+    for tracking_number, scans, estimate in tracks:
         map_scans(
             result,
             scans,
@@ -54,12 +66,13 @@ def parse_tracking(
             source=source,
             carrier_scac=carrier_scac or "FedEx",
             lookup=lookup,
+            estimate=estimate,
         )
 
     return result
 
 
-_Track = tuple[str, list[Scan | Unusable]]
+_Track = tuple[str, list[Scan | Unusable], Estimate | None]
 
 
 # --- Web Services TrackReply (XML) -------------------------------------------
@@ -84,13 +97,12 @@ def _xml_tracks(root: Element) -> list[_Track]:
 
 def _ambiguous(details: list[Element]) -> _Track:
     number = child_text(details[0], "TrackingNumber") if details else ""
-    return number, [
-        Unusable(
-            "unknown_reference",
-            f"FedEx tracking number {number} matches {len(details)} shipments "
-            "(DuplicateWaybill); choose one by its unique identifier",
-        )
-    ]
+    problem = Unusable(
+        "unknown_reference",
+        f"FedEx tracking number {number} matches {len(details)} shipments "
+        "(DuplicateWaybill); choose one by its unique identifier",
+    )
+    return number, [problem], None
 
 
 def _xml_track(detail: Element) -> _Track:
@@ -98,22 +110,33 @@ def _xml_track(detail: Element) -> _Track:
     notification = child(detail, "Notification")
     if child_text(notification, "Severity") in _ERROR_SEVERITIES:
         message = child_text(notification, "Message")
-        return number, [Unusable("unknown_reference", f"FedEx {number}: {message}")]
+        problem = Unusable("unknown_reference", f"FedEx {number}: {message}")
+        return number, [problem], None
 
     signed_by = child_text(detail, "DeliverySignatureName")
     events = list(children(detail, "Events"))
     if not events:
-        return number, [
-            Unusable(
-                "invalid_value",
-                f"FedEx {number}: no scan events and no status code",
-            )
-        ]
+        problem = Unusable(
+            "invalid_value", f"FedEx {number}: no scan events and no status code"
+        )
+        return number, [problem], None
     scans = [
         _xml_scan(event, f"{number} event {index}", signed_by)
         for index, event in enumerate(events)
     ]
-    return number, scans
+
+    return number, scans, _xml_estimate(detail)
+
+
+def _xml_estimate(detail: Element) -> Estimate | None:
+    """Return ``EstimatedDeliveryTimestamp``, read at the destination."""
+    address = child(detail, "DestinationAddress")
+    return estimate_at(
+        child_text(detail, "EstimatedDeliveryTimestamp"),
+        city=child_text(address, "City"),
+        state=child_text(address, "StateOrProvinceCode"),
+        country=child_text(address, "CountryCode"),
+    )
 
 
 def _xml_scan(event: Element, label: str, signed_by: str) -> Scan | Unusable:
@@ -177,20 +200,57 @@ def _json_tracks(body: bytes) -> list[_Track]:
 def _json_track(entry: dict[str, Any], track: Any) -> _Track:
     number = text(entry.get("trackingNumber"))
     if not isinstance(track, dict):
-        return number, [Unusable("invalid_value", f"{number}: not a JSON object")]
+        return number, [Unusable("invalid_value", f"{number}: not a JSON object")], None
     events = track.get("scanEvents")
     error = track.get("error") if isinstance(track.get("error"), dict) else {}
     if not events and error:
         message = text(error.get("message")) or text(error.get("code"))
-        return number, [Unusable("unknown_reference", f"FedEx {number}: {message}")]
+        problem = Unusable("unknown_reference", f"FedEx {number}: {message}")
+        return number, [problem], None
     if not isinstance(events, list) or not events:
-        return number, [Unusable("invalid_value", f"FedEx {number}: no scan events")]
+        problem = Unusable("invalid_value", f"FedEx {number}: no scan events")
+        return number, [problem], None
 
     signed_by = text((track.get("deliveryDetails") or {}).get("receivedByName"))
-    return number, [
+    scans = [
         _json_scan(event, f"{number} event {index}", signed_by)
         for index, event in enumerate(events)
     ]
+
+    return number, scans, _json_estimate(track)
+
+
+def _json_estimate(track: dict[str, Any]) -> Estimate | None:
+    """Return the estimated delivery time, else the end of its window."""
+    value = next(
+        (
+            item.get("dateTime")
+            for item in _list(track.get("dateAndTimes"))
+            if isinstance(item, dict) and item.get("type") == "ESTIMATED_DELIVERY"
+        ),
+        None,
+    )
+    if value is None:
+        window = _dict(_dict(track.get("estimatedDeliveryTimeWindow")).get("window"))
+        value = window.get("ends")
+    address = _dict(track.get("lastUpdatedDestinationAddress")) or _dict(
+        _dict(track.get("recipientInformation")).get("address")
+    )
+
+    return estimate_at(
+        value,
+        city=text(address.get("city")),
+        state=text(address.get("stateOrProvinceCode")),
+        country=text(address.get("countryCode")),
+    )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _json_scan(event: Any, label: str, signed_by: str) -> Scan | Unusable:

@@ -7,6 +7,11 @@ documented coarse class of a scan (``M`` label, ``P`` pickup, ``I`` in
 transit, ``D`` delivered, ``X`` exception); its ``status.code`` is a
 detailed scan code from an open list of hundreds and is used only when the
 type is missing.
+
+The estimated delivery is the package's ``deliveryDate`` of type ``RDD``
+(rescheduled) or else ``SDD`` (scheduled); ``DEL`` is the day it was
+delivered. Only the date is kept: UPS's ``deliveryTime`` is local to the
+consignee, whose place a package does not reliably name.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from integrations.connectors.carrier.scans import (
+    Estimate,
     Scan,
     Unusable,
     in_utc,
@@ -55,7 +61,7 @@ def parse_tracking(
         result.problems.append(exc.problem)
         return result
 
-    for tracking_number, activities in batches:
+    for tracking_number, activities, estimate in batches:
         prefix = f"{tracking_number} " if len(batches) > 1 else ""
         map_scans(
             result,
@@ -67,6 +73,7 @@ def parse_tracking(
             source=source,
             carrier_scac=carrier_scac,
             lookup=lookup,
+            estimate=estimate,
         )
 
     return result
@@ -79,8 +86,10 @@ def _read_or_problem(item: Any, label: str) -> Scan | Unusable:
         return exc
 
 
-def track_response_batches(response: Any) -> list[tuple[str, list[Any]]]:
-    """Return (tracking number, activities) for every package of the response."""
+def track_response_batches(
+    response: Any,
+) -> list[tuple[str, list[Any], Estimate | None]]:
+    """Return (tracking number, activities, estimate) for every package."""
     shipments = response.get("shipment") if isinstance(response, dict) else None
     batches = []
     for shipment in _array(shipments, "trackResponse.shipment"):
@@ -92,9 +101,33 @@ def track_response_batches(response: Any) -> list[tuple[str, list[Any]]]:
             if not tracking_number:
                 raise Unusable("invalid_message", "trackingNumber is missing")
             activities = _array(package.get("activity") or [], "package.activity")
-            batches.append((tracking_number, activities))
+            batches.append((tracking_number, activities, _estimate(package)))
 
     return batches
+
+
+# UPS deliveryDate types that are estimates, the most recent first.
+_ESTIMATE_TYPES = ("RDD", "SDD")
+
+
+def _estimate(package: dict[str, Any]) -> Estimate | None:
+    """Return the rescheduled, else the scheduled, delivery date."""
+    dates = package.get("deliveryDate")
+    by_type = {
+        text(item.get("type")): text(item.get("date"))
+        for item in (dates if isinstance(dates, list) else [])
+        if isinstance(item, dict)
+    }
+    for kind in _ESTIMATE_TYPES:
+        day = by_type.get(kind, "")
+        if not (len(day) == 8 and day.isdigit()):
+            continue
+        try:
+            # YYYYMMDD is ISO 8601's basic form, which fromisoformat reads.
+            return Estimate(eta_date=dt.date.fromisoformat(day))
+        except ValueError:
+            continue
+    return None
 
 
 def _array(value: Any, name: str) -> list[Any]:

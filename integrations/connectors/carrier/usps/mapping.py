@@ -12,6 +12,12 @@ The v3 JSON is a list of trackings, each with ``trackingNumber`` and
 ``trackingEvents`` (``eventCode``, ``eventType``, a local
 ``eventTimestamp``, ``GMTTimestamp`` and ``GMTOffset``): the GMT time wins,
 then the local time with its offset, then the place.
+
+The estimated delivery is USPS's prediction before its service-standard
+expectation: ``PredictedDeliveryDate`` (and ``PredictedDeliveryTime``)
+then ``ExpectedDeliveryDate`` in XML, ``predictedDeliveryTimeStamp``,
+``predictedDeliveryDate`` then ``expectedDeliveryTimeStamp`` in JSON. A
+time without an offset is read at the destination; a date stays a date.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 from integrations.connectors.carrier.scans import (
+    Estimate,
     Scan,
     Unusable,
+    estimate_at,
+    estimate_on,
     in_utc,
     map_scans,
     text,
@@ -63,6 +72,7 @@ _MONTHS = {
         start=1,
     )
 }
+_Track = tuple[str, list[Scan | Unusable], Estimate | None]
 _DATE = re.compile(r"([A-Za-z]+)\s+(\d{1,2}),\s*(\d{4})")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})\s*([ap])\.?m\.?", re.IGNORECASE)
 
@@ -78,14 +88,18 @@ def parse_tracking(
         else:
             root = parse_xml(body, carrier="USPS")
             tracks = [
-                (info.get("ID", "").strip(), _scans(info, info.get("ID", "").strip()))
+                (
+                    info.get("ID", "").strip(),
+                    _scans(info, info.get("ID", "").strip()),
+                    _estimate(info),
+                )
                 for info in _track_infos(root)
             ]
     except Unusable as exc:
         result.problems.append(exc.problem)
         return result
 
-    for number, scans in tracks:
+    for number, scans, estimate in tracks:
         map_scans(
             result,
             scans,
@@ -93,6 +107,7 @@ def parse_tracking(
             source=source,
             carrier_scac=carrier_scac or "USPS",
             lookup=lookup,
+            estimate=estimate,
         )
 
     return result
@@ -153,6 +168,28 @@ def _scan(element: Element, label: str) -> Scan | Unusable:
     )
 
 
+def _estimate(info: Element) -> Estimate | None:
+    """Return the predicted, else the expected, delivery of a TrackInfo."""
+    for kind in ("Predicted", "Expected"):
+        date_text = child_text(info, f"{kind}DeliveryDate")
+        if not date_text:
+            continue
+        time_text = child_text(info, f"{kind}DeliveryTime")
+        try:
+            local = usps_local_time(date_text, time_text)
+        except ValueError:
+            continue
+        if not time_text:
+            return Estimate(eta_date=local.date())
+        return estimate_at(
+            local,
+            city=child_text(info, "DestinationCity"),
+            state=child_text(info, "DestinationState"),
+            country="US",
+        )
+    return None
+
+
 def usps_local_time(date_text: str, time_text: str) -> dt.datetime:
     """Read ``April 28, 2015`` and ``9:01 am`` as a naive local datetime.
 
@@ -179,7 +216,7 @@ def usps_local_time(date_text: str, time_text: str) -> dt.datetime:
 # --- Tracking API v3 (JSON) ----------------------------------------------------
 
 
-def _json_tracks(body: bytes) -> list[tuple[str, list[Scan | Unusable]]]:
+def _json_tracks(body: bytes) -> list[_Track]:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:  # decode, size or depth
@@ -199,9 +236,24 @@ def _json_tracks(body: bytes) -> list[tuple[str, list[Scan | Unusable]]]:
                     _json_scan(event, f"{number} event {position}")
                     for position, event in enumerate(events)
                 ],
+                _json_estimate(tracking),
             )
         )
     return tracks
+
+
+def _json_estimate(tracking: dict) -> Estimate | None:
+    """Return the predicted, else the expected, delivery of a v3 tracking."""
+    place = {
+        "city": text(tracking.get("destinationCity")),
+        "state": text(tracking.get("destinationState")),
+        "country": text(tracking.get("destinationCountryCode")) or "US",
+    }
+    return (
+        estimate_at(tracking.get("predictedDeliveryTimeStamp"), **place)
+        or estimate_on(tracking.get("predictedDeliveryDate"))
+        or estimate_at(tracking.get("expectedDeliveryTimeStamp"), **place)
+    )
 
 
 def _json_scan(event: object, label: str) -> Scan | Unusable:
