@@ -107,6 +107,21 @@ def _run_replay(
 _MAX_TIMEOUT_SECONDS = 60
 
 
+# The X12 profile fields, a row each as the admin shows them.
+_X12_PROFILE_ROWS = [
+    ("x12_sender_qualifier", "x12_sender_id"),
+    ("x12_receiver_qualifier", "x12_receiver_id"),
+    (
+        "x12_element_separator",
+        "x12_component_separator",
+        "x12_segment_terminator",
+        "x12_repetition_separator",
+    ),
+    ("x12_isa_version", "x12_gs_version", "x12_usage"),
+    ("x12_extended_characters", "x12_one_line"),
+]
+
+
 class ConnectionForm(forms.ModelForm):
     """Edit a connection without ever sending a secret back to the browser."""
 
@@ -164,6 +179,8 @@ class ConnectionForm(forms.ModelForm):
             "breaker_threshold",
             "breaker_reset_seconds",
             "enabled",
+            "sending_enabled",
+            *(name for row in _X12_PROFILE_ROWS for name in row),
         ]
 
     def clean_inbound_secret(self) -> str:
@@ -274,14 +291,34 @@ class ConnectionAdmin(admin.ModelAdmin):
         "protocol",
         "base_url",
         "enabled",
+        "sending_enabled",
         "has_inbound_secret",
         "has_outbound_secret",
         "breaker_state",
     ]
-    list_filter = ["kind", "protocol", "enabled"]
+    list_filter = ["kind", "protocol", "enabled", "sending_enabled"]
     list_select_related = ["breaker"]
     search_fields = ["code", "name", "scac"]
     inlines = [WebhookSubscriptionInline]
+
+    def get_fieldsets(
+        self, request: HttpRequest, obj: Connection | None = None
+    ) -> list[tuple[str | None, dict[str, Any]]]:
+        """Show the X12 partner profile apart, folded, at the end."""
+        x12 = {name for row in _X12_PROFILE_ROWS for name in row}
+        fields = [name for name in self.get_fields(request, obj) if name not in x12]
+        return [
+            (None, {"fields": fields}),
+            (
+                "X12 partner profile",
+                {
+                    "classes": ["collapse"],
+                    "description": "How interchanges for this partner are "
+                    "written. Leave a setting blank for the default shown.",
+                    "fields": _X12_PROFILE_ROWS,
+                },
+            ),
+        ]
 
     @admin.display(boolean=True, description="Inbound secret")
     def has_inbound_secret(self, obj: Connection) -> bool:
@@ -303,6 +340,13 @@ class ConnectionAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Connection, form: forms.ModelForm, change: bool
     ) -> None:
         super().save_model(request, obj, form, change)
+        if change and "sending_enabled" in form.changed_data and obj.sending_enabled:
+            self.message_user(
+                request,
+                f"Sending to {obj.code} is on again: held messages go out at the "
+                "next sweep. Replay its dead messages to send them too.",
+                messages.SUCCESS,
+            )
         if not change or {"queue", "code"} & set(form.changed_data):
             # Workers read their queue list when they start; until a restart
             # this connection's messages wait in the broker (and the database).

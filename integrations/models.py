@@ -1,8 +1,20 @@
 """Connections, the inbound log, canonical events, the outbox and mappings."""
 
+import dataclasses
+import re
+import string
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+from integrations.edi.writer import (
+    BASIC_CHARACTERS,
+    EXTENDED_CHARACTERS,
+    Profile,
+    X12WriteError,
+)
 
 
 class Connection(models.Model):
@@ -99,7 +111,105 @@ class Connection(models.Model):
     breaker_reset_seconds = models.PositiveIntegerField(
         default=30, help_text="How long an open breaker waits before one trial send."
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(
+        default=True,
+        help_text="Off: the hub neither accepts messages from this system nor "
+        "sends any to it.",
+    )
+    sending_enabled = models.BooleanField(
+        default=True,
+        help_text="Off: nothing is sent to this system, while its inbound "
+        "messages are still accepted. Turned off when the destination answers "
+        "410 Gone; turn it on again once the base URL is fixed. Messages held "
+        "meanwhile then go out; replay the dead ones.",
+    )
+
+    # How the hub writes X12 for this partner; each blank setting takes the
+    # writer's default (integrations.edi.writer.Profile).
+    class X12Qualifier(models.TextChoices):
+        DUNS = "01", "01 D-U-N-S number"
+        SCAC = "02", "02 SCAC"
+        UCC_COMMUNICATIONS = "08", "08 UCC EDI communications id"
+        X121 = "09", "09 X.121 (CCITT)"
+        PHONE = "12", "12 Phone number"
+        DUNS_SUFFIX = "14", "14 D-U-N-S number with suffix"
+        DUNS_CHARACTER_SUFFIX = "16", "16 D-U-N-S number with 4-character suffix"
+        HIN = "20", "20 Health industry number"
+        FEDERAL_TAX_ID = "30", "30 U.S. federal tax id"
+        NAIC = "33", "33 NAIC company code"
+        MUTUALLY_DEFINED = "ZZ", "ZZ Mutually defined"
+
+    class X12Usage(models.TextChoices):
+        PRODUCTION = "P", "P Production"
+        TEST = "T", "T Test"
+        INFORMATION = "I", "I Information"
+
+    x12_sender_qualifier = models.CharField(
+        "sender id qualifier (ISA05)",
+        max_length=2,
+        blank=True,
+        choices=X12Qualifier,
+        help_text="Blank: ZZ.",
+    )
+    x12_sender_id = models.CharField(
+        "sender id (ISA06, GS02)",
+        max_length=15,
+        blank=True,
+        help_text="The hub's id as this partner knows it. Blank: WAYBILL.",
+    )
+    x12_receiver_qualifier = models.CharField(
+        "receiver id qualifier (ISA07)",
+        max_length=2,
+        blank=True,
+        choices=X12Qualifier,
+        help_text="Blank: ZZ.",
+    )
+    x12_receiver_id = models.CharField(
+        "receiver id (ISA08, GS03)",
+        max_length=15,
+        blank=True,
+        help_text="The partner's id. Blank: its SCAC, else the connection code.",
+    )
+    x12_element_separator = models.CharField(
+        "element separator", max_length=1, blank=True, help_text="Blank: *"
+    )
+    x12_component_separator = models.CharField(
+        "component separator (ISA16)", max_length=1, blank=True, help_text="Blank: :"
+    )
+    x12_segment_terminator = models.CharField(
+        "segment terminator", max_length=1, blank=True, help_text="Blank: ~"
+    )
+    x12_repetition_separator = models.CharField(
+        "repetition separator (ISA11 from 00402)",
+        max_length=1,
+        blank=True,
+        help_text="Blank: ^",
+    )
+    x12_isa_version = models.CharField(
+        "ISA version (ISA12)", max_length=5, blank=True, help_text="Blank: 00401."
+    )
+    x12_gs_version = models.CharField(
+        "GS version (GS08)", max_length=12, blank=True, help_text="Blank: 004010."
+    )
+    x12_usage = models.CharField(
+        "usage (ISA15)",
+        max_length=1,
+        blank=True,
+        choices=X12Usage,
+        help_text="Blank: P.",
+    )
+    x12_extended_characters = models.BooleanField(
+        "extended character set",
+        default=False,
+        help_text="Write lower case and %@[]_{}\\|<>#$ too. Off: the basic "
+        "character set every partner reads (upper case).",
+    )
+    x12_one_line = models.BooleanField(
+        "no line breaks",
+        default=False,
+        help_text="Write the interchange as one line. Off: a new line after "
+        "each segment terminator.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -111,6 +221,167 @@ class Connection(models.Model):
     def queue_name(self) -> str:
         """Return the Celery queue that carries this connection's outbound messages."""
         return self.queue or f"outbox.{self.code}"
+
+    def clean(self) -> None:
+        """Refuse an X12 profile that cannot give a valid interchange."""
+        if any(
+            len(getattr(self, field)) > self._meta.get_field(field).max_length
+            for field in _X12_OPTIONS
+        ):
+            # Django's field check names the value that is too long; the
+            # checks below assume each value fits its field.
+            return
+
+        errors = _x12_separator_errors(self)
+        if not errors:
+            errors.update(_x12_id_errors(self))
+        errors.update(_x12_version_errors(self))
+        if errors:
+            raise ValidationError(errors)
+
+        # The writer has the last word; the checks above exist to name the
+        # field and say what would do instead.
+        options = self.x12_writer_options()
+        try:
+            Profile(**{"sender_id": "X", "receiver_id": "X", **options})
+        except X12WriteError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def x12_writer_options(self) -> dict[str, Any]:
+        """Return the X12 settings given, as keyword arguments of a Profile."""
+        options: dict[str, Any] = {
+            "extended": self.x12_extended_characters,
+            "line_break": not self.x12_one_line,
+        }
+        for field, option in _X12_OPTIONS.items():
+            value = getattr(self, field)
+            if value != "":
+                options[option] = value
+
+        return options
+
+    def x12_separators(self) -> dict[str, str]:
+        """Return each separator's character, the writer's default if blank."""
+        return {
+            field: getattr(self, field) or _WRITER_DEFAULTS[_X12_OPTIONS[field]]
+            for field in _X12_SEPARATOR_FIELDS
+        }
+
+
+# Profile keyword arguments by the Connection field that gives them.
+_X12_OPTIONS = {
+    "x12_sender_qualifier": "sender_qualifier",
+    "x12_sender_id": "sender_id",
+    "x12_receiver_qualifier": "receiver_qualifier",
+    "x12_receiver_id": "receiver_id",
+    "x12_element_separator": "element",
+    "x12_component_separator": "component",
+    "x12_segment_terminator": "segment",
+    "x12_repetition_separator": "repetition",
+    "x12_isa_version": "isa_version",
+    "x12_gs_version": "gs_version",
+    "x12_usage": "usage",
+}
+_X12_SEPARATOR_FIELDS = (
+    "x12_element_separator",
+    "x12_component_separator",
+    "x12_segment_terminator",
+    "x12_repetition_separator",
+)
+# What a blank setting means: the writer's own default for it.
+_WRITER_DEFAULTS = {field.name: field.default for field in dataclasses.fields(Profile)}
+# Qualifiers whose ids have a fixed form, with that form in words.
+_QUALIFIED_IDS = {
+    "01": (re.compile(r"[0-9]{9}"), "a D-U-N-S number of 9 digits"),
+    "02": (re.compile(r"[A-Z]{2,4}"), "a SCAC of 2 to 4 letters"),
+    "12": (re.compile(r"[0-9]{10}"), "a phone number of 10 digits"),
+    "14": (re.compile(r"[0-9]{13}"), "a D-U-N-S number and suffix of 13 digits"),
+}
+_ISA_VERSION = re.compile(r"[0-9]{5}")
+_GS_VERSION = re.compile(r"[0-9A-Z]{1,12}")
+
+
+def _x12_separator_errors(connection: Connection) -> dict[str, str]:
+    """Name each separator that is not punctuation or repeats another."""
+    errors = {}
+    for field in _X12_SEPARATOR_FIELDS:
+        value = getattr(connection, field)
+        if value and (len(value) != 1 or value not in string.punctuation):
+            errors[field] = (
+                f"{value!r} cannot separate X12 data: use one punctuation "
+                "character that is not a letter, a digit or a space, "
+                "such as * | ~ or '."
+            )
+    if errors:
+        return errors
+
+    first_field: dict[str, str] = {}
+    for field, char in connection.x12_separators().items():
+        other = first_field.setdefault(char, field)
+        if other == field:
+            continue
+        # Blame the separator someone typed, not the default it collides with.
+        blamed, named = (field, other) if getattr(connection, field) else (other, field)
+        label = connection._meta.get_field(named).verbose_name
+        default = "" if getattr(connection, named) else ", by default"
+        errors[blamed] = (
+            f"{char!r} is already the {label}{default}; the four separators "
+            "must differ."
+        )
+
+    return errors
+
+
+def _x12_id_errors(connection: Connection) -> dict[str, str]:
+    """Name each id that its qualifier or the writer cannot take."""
+    errors = {}
+    for side in ("sender", "receiver"):
+        value = getattr(connection, f"x12_{side}_id")
+        qualifier = getattr(connection, f"x12_{side}_qualifier")
+        problem = _x12_id_problem(connection, value, qualifier)
+        if problem:
+            errors[f"x12_{side}_id"] = problem
+
+    return errors
+
+
+def _x12_id_problem(connection: Connection, value: str, qualifier: str) -> str:
+    pattern, form = _QUALIFIED_IDS.get(qualifier, (None, ""))
+    if not value:
+        return f"Qualifier {qualifier} needs {form}: give one." if pattern else ""
+    if len(value) < 2:
+        # GS02 and GS03 are 2 to 15 characters; ISA06/08 are padded to 15.
+        return "An interchange id has 2 to 15 characters."
+    if pattern and not pattern.fullmatch(value):
+        return f"Qualifier {qualifier} needs {form}, not {value!r}."
+    extended = connection.x12_extended_characters
+    allowed = EXTENDED_CHARACTERS if extended else BASIC_CHARACTERS
+    allowed -= frozenset(connection.x12_separators().values())
+    unusable = sorted({char for char in value if char not in allowed})
+    if unusable:
+        listed = " ".join(unusable)
+        character_set = (
+            "extended character set" if extended else "basic character set (upper case)"
+        )
+        return f"{listed} cannot appear in an id in the {character_set}."
+    if value != " ".join(value.split()):
+        return "An id cannot begin or end with a space or hold two in a row."
+
+    return ""
+
+
+def _x12_version_errors(connection: Connection) -> dict[str, str]:
+    errors = {}
+    isa, gs = connection.x12_isa_version, connection.x12_gs_version
+    if isa and not _ISA_VERSION.fullmatch(isa):
+        errors["x12_isa_version"] = "ISA12 is five digits, such as 00401 or 00501."
+    if gs and not _GS_VERSION.fullmatch(gs):
+        errors["x12_gs_version"] = (
+            "GS08 is up to 12 upper-case letters and digits, such as 004010 "
+            "or 005010VICS."
+        )
+
+    return errors
 
 
 class CircuitBreaker(models.Model):

@@ -119,7 +119,8 @@ def outbox_dispatch(*, message_id: int) -> OutboxMessage | None:
     """Send one due message once; record delivery, a retry time, or death.
 
     Returns the message, or ``None`` when it was not due (already delivered,
-    dead, claimed by another worker, or scheduled later).
+    dead, claimed by another worker, or scheduled later) or its destination's
+    sending is paused.
     """
     message = _claim(message_id=message_id)
     if message is None:
@@ -155,6 +156,12 @@ def _claim(*, message_id: int) -> OutboxMessage | None:
             .first()
         )
         if message is None:
+            return None
+        if not message.destination.sending_enabled:
+            # Held, not failed: no attempt is used and the sweeper leaves the
+            # row alone until someone turns sending on again.
+            message.queued_at = None
+            message.save(update_fields=["queued_at"])
             return None
         retry_at = breaker_admit(connection=message.destination)
         if retry_at is not None:
@@ -322,28 +329,31 @@ def _record_outcome(
 
 
 def _endpoint_gone(*, message: OutboxMessage) -> None:
-    """Disable a destination that answered 410 Gone and open one case for it.
+    """Pause sending to a destination that answered 410 Gone; open one case.
 
     410 says the endpoint was removed on purpose: sending more only adds
-    noise, so the connection stops (in both directions) until someone
-    re-enables it with a new address; its dead messages can then be replayed.
+    noise, so sending stops until someone turns it on again with a new
+    address. A removed endpoint says nothing about what the system sends the
+    hub, so its inbound messages are still accepted.
     """
     from operations.services import case_open
 
     destination = message.destination
-    Connection.objects.filter(pk=destination.pk).update(enabled=False)
-    destination.enabled = False
+    Connection.objects.filter(pk=destination.pk).update(sending_enabled=False)
+    destination.sending_enabled = False
     logger.error(
-        "outbound endpoint gone, connection disabled",
+        "outbound endpoint gone, sending paused",
         extra={"connection": destination.code, "message_id": message.pk},
     )
     case_open(
         kind="endpoint_gone",
         dedupe_key=f"endpoint_gone:{destination.code}",
-        title=f"{destination.code} answered 410 Gone: connection disabled",
+        title=f"{destination.code} answered 410 Gone: sending paused",
         detail=f"{message.type} {message.subject}: {message.last_error}\n"
-        "Fix the base URL, re-enable the connection, then replay its dead "
-        "messages.",
+        f"Nothing more is sent to {destination.code}; messages from it are "
+        "still accepted. Fix the base URL, turn sending on again (the "
+        "connection's Sending enabled), then replay its dead messages; "
+        "messages held meanwhile go out by themselves.",
         outbox_message=message,
     )
 
@@ -365,6 +375,7 @@ def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
 
     A message queued recently (its task may still be in the broker) is left
     alone, so the sweeper never floods the queue with copies of one message.
+    A destination whose sending is paused gets none: its messages wait.
     A destination whose breaker is not closed gets no messages while its
     open period runs and one (the trial) once it has run out; the rest wait
     for the breaker to close. Without this, every message deferred by the
@@ -379,7 +390,11 @@ def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
         candidates = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .select_related("destination")
-            .filter(state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
+            .filter(
+                state=OutboxMessage.State.PENDING,
+                next_attempt_at__lte=now,
+                destination__sending_enabled=True,
+            )
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
             .order_by("next_attempt_at", "id")
         )

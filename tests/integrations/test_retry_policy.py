@@ -140,7 +140,7 @@ def test_301_counts_as_a_failure_and_is_not_followed(policy_in_force):
     assert message.next_attempt_at > NOW
 
 
-def test_410_disables_the_connection_and_opens_one_endpoint_gone_case(
+def test_410_pauses_sending_only_and_opens_one_endpoint_gone_case(
     policy_in_force,
 ):
     receiver = _answering(Answer(410), Answer(410))
@@ -153,11 +153,12 @@ def test_410_disables_the_connection_and_opens_one_endpoint_gone_case(
 
     partner.refresh_from_db()
     cases = ExceptionCase.objects.values_list("kind", "dedupe_key", "state")
-    assert partner.enabled is False
+    assert (partner.enabled, partner.sending_enabled) == (True, False)
     assert (first.state, first.response_status) == ("dead", 410)
-    # The disabled connection is not asked again.
+    # The paused destination is not asked again; the next message waits
+    # without using an attempt.
     assert len(receiver.seen) == 1
-    assert second.last_error == "connection partner is disabled"
+    assert (second.state, second.attempts, second.last_error) == ("pending", 0, "")
     assert list(cases) == [("endpoint_gone", "endpoint_gone:partner", "open")]
 
 

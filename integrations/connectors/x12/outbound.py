@@ -71,11 +71,6 @@ UNPROCESSABLE = 422
 HUB_INTERCHANGE_ID = "WAYBILL"
 ACK_TYPE = "x12.997"
 
-# Per-partner profile overrides by connection code (ISA ids and
-# qualifiers, delimiters, versions, character set).
-# TODO: move these onto Connection; they can go once it has profile fields.
-PARTNER_PROFILES: dict[str, dict[str, Any]] = {}
-
 # The hub's unit codes to element 355, for W01 quantities.
 X12_UNIT = {
     "EA": "EA",
@@ -103,6 +98,7 @@ X12_UNIT = {
 
 # The default profile, for cleaning ids before a partner's profile exists.
 _PLAIN = Profile(sender_id="X", receiver_id="X")
+_IDS = frozenset({"sender_id", "receiver_id"})
 
 
 class PayloadError(ValueError):
@@ -112,13 +108,19 @@ class PayloadError(ValueError):
 def partner_profile(connection: Connection) -> Profile:
     """Return how a partner's interchanges are written.
 
-    The receiver id defaults to the partner's SCAC, else its connection
-    code in upper case; everything else to the profile's defaults
+    The connection's ``x12_*`` fields give what they set. The sender id
+    defaults to the hub's, the receiver id to the partner's SCAC, else its
+    connection code in upper case; everything else to the writer's defaults
     (``* : ~ ^``, version 00401, basic character set).
     """
-    receiver = writer.fit(connection.scac or connection.code, 15, profile=_PLAIN)
-    options = {"sender_id": HUB_INTERCHANGE_ID, "receiver_id": receiver}
-    options.update(PARTNER_PROFILES.get(connection.code, {}))
+    given = connection.x12_writer_options()
+    # The default receiver id is cleaned with the partner's own separators
+    # and character set, so no setting can make it unwritable.
+    style = {key: value for key, value in given.items() if key not in _IDS}
+    plain = Profile(sender_id="X", receiver_id="X", **style)
+    receiver = writer.fit(connection.scac or connection.code, 15, profile=plain)
+    options = {"sender_id": HUB_INTERCHANGE_ID, "receiver_id": receiver, **given}
+
     return Profile(**options)
 
 
