@@ -268,6 +268,7 @@ def _connection_form(conn: Connection, **changes: str) -> dict:
         "breaker_threshold": "5",
         "breaker_reset_seconds": "30",
         "enabled": "on",
+        "sending_enabled": "on",
         "subscriptions-TOTAL_FORMS": "0",
         "subscriptions-INITIAL_FORMS": "0",
         "subscriptions-MIN_NUM_FORMS": "0",
