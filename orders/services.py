@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -103,13 +104,19 @@ def _lines(raw_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             quantity=Decimal(str(line["quantity"])),
             unit_code=line.get("unit"),
         )
+        line_number = int(line["line_number"])
+        if line_number < 0:
+            raise EventRejected("invalid_value", f"line number {line_number} < 0")
+        if quantity <= 0:
+            raise EventRejected(
+                "invalid_value",
+                f"line {line_number} quantity must be greater than zero",
+            )
         resolved.append(
-            {
-                "line_number": int(line["line_number"]),
-                "item": item,
-                "quantity": quantity,
-            }
+            {"line_number": line_number, "item": item, "quantity": quantity}
         )
+    if len({line["line_number"] for line in resolved}) != len(resolved):
+        raise EventRejected("invalid_value", "order has repeated line numbers")
     return resolved
 
 
@@ -198,10 +205,40 @@ def _hold_reasons(
     ship_from_code: str,
     lines: list[dict[str, Any]],
 ) -> list[str]:
-    """Return every reason the order cannot be released now.
+    """Return every reason the order cannot be released now, from the database."""
+    available: dict[int, Decimal] = {}
+    if warehouse is not None and warehouse.active:
+        available = {
+            row.item_id: row.quantity
+            for row in ItemAvailability.objects.filter(
+                warehouse=warehouse, item__in=[line["item"] for line in lines]
+            )
+        }
+    return release_blockers(
+        account=account,
+        warehouse=warehouse,
+        ship_from_code=ship_from_code,
+        requested_date=order.requested_date,
+        lines=lines,
+        available=available,
+    )
+
+
+def release_blockers(
+    *,
+    account: CustomerAccount,
+    warehouse: Warehouse | None,
+    ship_from_code: str,
+    requested_date: dt.date | None,
+    lines: list[dict[str, Any]],
+    available: dict[int, Decimal],
+) -> list[str]:
+    """Return every reason an order cannot be released, in the order checked.
 
     Checks credit status, the ship-from warehouse, the requested date and
-    the availability of every line.
+    the availability of every line against ``available`` (item id to the
+    quantity at the warehouse; a missing item has none). Pure, so the
+    one-by-one and the set-based release give the same reasons.
     """
     reasons = []
     if account.credit_status != CustomerAccount.CreditStatus.OK:
@@ -209,16 +246,8 @@ def _hold_reasons(
     if warehouse is None or not warehouse.active:
         reasons.append(f"unknown or inactive ship-from warehouse {ship_from_code}")
         return reasons
-    if order.requested_date and order.requested_date < _today_at(warehouse):
-        reasons.append(
-            f"requested date {order.requested_date.isoformat()} is in the past"
-        )
-    available = {
-        row.item_id: row.quantity
-        for row in ItemAvailability.objects.filter(
-            warehouse=warehouse, item__in=[line["item"] for line in lines]
-        )
-    }
+    if requested_date and requested_date < _today_at(warehouse):
+        reasons.append(f"requested date {requested_date.isoformat()} is in the past")
     for line in lines:
         have = available.get(line["item"].pk, Decimal(0))
         if have < line["quantity"]:
@@ -239,6 +268,12 @@ def _hold(order: Order, *, reasons: list[str]) -> Order:
     order.status = Order.Status.ON_HOLD
     order.hold_reasons = reasons
     order.save(update_fields=["status", "hold_reasons", "updated_at"])
+    order_hold_announce(order, reasons=reasons)
+    return order
+
+
+def order_hold_announce(order: Order, *, reasons: list[str]) -> None:
+    """Open the hold case and tell the ERP why an order (already saved held) waits."""
     case_open(
         kind="order_hold",
         dedupe_key=f"hold:{order.number}",
@@ -258,7 +293,6 @@ def _hold(order: Order, *, reasons: list[str]) -> Order:
         "order held",
         extra={"order_number": order.number, "correlation_id": order.number},
     )
-    return order
 
 
 def _release(
@@ -274,7 +308,9 @@ def _release(
         destination_code="wms",
         type="fulfilment.requested",
         subject=order.number,
-        payload=_fulfilment_request(order),
+        payload=fulfilment_payload(
+            order, lines=order.lines.select_related("item__base_unit")
+        ),
         idempotency_key=f"fulfilment.requested:{order.number}",
         correlation_id=order.number,
     )
@@ -306,7 +342,12 @@ def _reserve(*, warehouse: Warehouse, lines: list[dict[str, Any]]) -> None:
         row.save(update_fields=["quantity"])
 
 
-def _fulfilment_request(order: Order) -> dict[str, Any]:
+def fulfilment_payload(order: Order, *, lines: Iterable[OrderLine]) -> dict[str, Any]:
+    """Return the WMS fulfilment request for an order and its lines.
+
+    ``lines`` in line-number order, each with its item and the item's base
+    unit at hand.
+    """
     address = order.ship_to
     return {
         "order_number": order.number,
@@ -330,7 +371,7 @@ def _fulfilment_request(order: Order) -> dict[str, Any]:
                 "quantity": str(line.quantity),
                 "unit": line.item.base_unit.code,
             }
-            for line in order.lines.select_related("item__base_unit")
+            for line in lines
         ],
     }
 

@@ -143,10 +143,6 @@ def test_same_release_applied_twice_changes_nothing(seeded):
             {"lines": [{"line_number": 1, "sku": "SKU-A", "quantity": "abc"}]},
             "InvalidOperation",
         ),
-        (
-            {"lines": [{"line_number": 1, "sku": "SKU-A", "quantity": "-5"}]},
-            "IntegrityError",
-        ),
     ],
 )
 def test_bad_values_wait_in_needs_attention_with_a_reason_not_failed(
@@ -161,3 +157,28 @@ def test_bad_values_wait_in_needs_attention_with_a_reason_not_failed(
     assert message.error.startswith("order.released SO-BAD: invalid data (")
     assert error in message.error
     assert not Order.objects.filter(number="SO-BAD").exists()
+
+
+@pytest.mark.parametrize("quantity", ["0", "-5"])
+def test_zero_quantity_and_repeated_line_numbers_are_refused_readably(seeded, quantity):
+    data = demo_order(number="SO-Z", account_number="ACME", index=1)
+    data["lines"] = [
+        {"line_number": 1, "sku": "SKU-A", "quantity": quantity, "unit": "EA"}
+    ]
+    zero = deliver("erp", released(data))
+    data = demo_order(number="SO-R", account_number="ACME", index=1)
+    data["lines"] = [
+        {"line_number": 1, "sku": "SKU-A", "quantity": "1", "unit": "EA"},
+        {"line_number": 1, "sku": "SKU-B", "quantity": "1", "unit": "EA"},
+    ]
+    repeated = deliver("erp", released(data))
+
+    assert (zero.state, zero.error) == (
+        "needs_attention",
+        "order.released SO-Z: line 1 quantity must be greater than zero",
+    )
+    assert (repeated.state, repeated.error) == (
+        "needs_attention",
+        "order.released SO-R: order has repeated line numbers",
+    )
+    assert not Order.objects.filter(number__in=["SO-Z", "SO-R"]).exists()
