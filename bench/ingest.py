@@ -3,10 +3,11 @@
 The product side accepts ERP ``order.released`` events through the service
 the bulk inbound endpoint calls (``inbound_batch_accept``, 1,000 per batch,
 without the HTTP and signature layer), and real Celery worker processes
-parse them, apply them (order, lines, reservation, status projection) and
-write one outbox row each. The clock stops when every event is applied.
-The outbox rows are left pending: sending them is a separate, HTTP-bound
-path with its own queue.
+take them in tasks of ``WAYBILL_INBOUND_BATCH_SIZE`` messages, parse them,
+apply them (order, lines, reservation, status projection; runs of releases
+set-based, see ``orders.bulk``) and write one outbox row each. The clock
+stops when every event is applied. The outbox rows are left pending:
+sending them is a separate, HTTP-bound path with its own queue.
 
 The baseline inserts the same message ids and bodies into a plain table in
 the same database, 1,000 rows per multi-row ``INSERT ... ON CONFLICT DO

@@ -68,6 +68,14 @@ import datetime as dt
 from typing import Any
 
 
+class BatchOutcome:
+    """What a batch handler did with each payload of a run (``BATCH_HANDLERS``)."""
+
+    APPLIED = "applied"  # applied in the run's transaction
+    DEFERRED = "deferred"  # left for the one-by-one path, which rejects it
+    CUT = ""  # not reached: from here on the run waits for the one-by-one path
+
+
 class EventType:
     """The canonical event types of DESIGN §5."""
 

@@ -12,6 +12,7 @@ from integrations.connectors.x12 import acks as x12_acks
 from integrations.events import EventType
 from integrations.models import CanonicalEvent
 from masterdata.inventory import inventory_apply_receipt, inventory_apply_snapshot
+from orders.bulk import orders_apply_released_many
 from orders.models import Order
 from orders.return_receipts import return_apply_received
 from orders.returns import return_apply_authorized
@@ -20,6 +21,9 @@ from shipments import services as shipment_services
 from shipments.freight import freight_invoice_apply
 
 Handler = Callable[[CanonicalEvent], object]
+# Applies a run of one type's payloads set-based; returns an outcome for each
+# (see ``orders.bulk``).
+BatchHandler = Callable[..., list[str]]
 
 
 def apply_order_released(event: CanonicalEvent) -> object:
@@ -128,4 +132,9 @@ HANDLERS: dict[str, Handler] = {
     EventType.INVENTORY_RECEIVED: apply_inventory_received,
     EventType.RETURN_RECEIVED: apply_return_received,
     EventType.X12_ACKNOWLEDGED: apply_x12_acknowledged,
+}
+
+# Event types whose runs a worker may apply together (``inbound_messages_process``).
+BATCH_HANDLERS: dict[str, BatchHandler] = {
+    EventType.ORDER_RELEASED: orders_apply_released_many,
 }

@@ -41,6 +41,7 @@ from integrations.retry import (
 logger = logging.getLogger(__name__)
 
 DISPATCH_TASK = "integrations.tasks.outbox_dispatch_task"
+DISPATCH_MANY_TASK = "integrations.tasks.outbox_dispatch_many_task"
 
 # Statuses that say "this request will never succeed as sent": retrying them
 # only hides the problem, so the message goes straight to dead.
@@ -95,6 +96,30 @@ def outbox_queue_dispatch(*, message: OutboxMessage) -> None:
             extra={"message_id": message.pk, "correlation_id": message.correlation_id},
             exc_info=True,
         )
+
+
+def outbox_queue_dispatch_many(*, messages: list[OutboxMessage]) -> None:
+    """Wake workers for many messages, a few per task on each destination's queue.
+
+    For a set-based writer of hundreds of rows: one publish per message would
+    cost more than writing them. A broker failure is logged, not raised, as
+    in ``outbox_queue_dispatch``.
+    """
+    size = settings.WAYBILL_OUTBOX_DISPATCH_BATCH
+    by_queue: dict[str, list[int]] = {}
+    for message in messages:
+        by_queue.setdefault(message.destination.queue_name, []).append(message.pk)
+    for queue, ids in by_queue.items():
+        for first in range(0, len(ids), size):
+            chunk = ids[first : first + size]
+            try:
+                current_app.send_task(DISPATCH_MANY_TASK, args=[chunk], queue=queue)
+            except Exception:  # noqa: BLE001 - the sweeper covers any publish failure
+                logger.warning(
+                    "outbox dispatch not queued; sweeper will retry",
+                    extra={"messages": len(chunk)},
+                    exc_info=True,
+                )
 
 
 def outbox_backoff(

@@ -19,13 +19,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.connectors.x12 import acks as x12_acks
 from integrations.errors import EventRejected
-from integrations.events import Event, ParseResult, Problem
-from integrations.handlers import HANDLERS
+from integrations.events import BatchOutcome, Event, ParseResult, Problem
+from integrations.handlers import BATCH_HANDLERS, HANDLERS
 from integrations.mappings import (
     CodeLookup,
     blocked_by_first_key,
@@ -37,11 +37,12 @@ from integrations.validation import (
     event_data_validate,
     event_sender_validate,
 )
-from operations.services import case_open, case_resolve
+from operations.services import case_open, case_resolve, case_resolve_many
 
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "integrations.tasks.inbound_process_task"
+PROCESS_MANY_TASK = "integrations.tasks.inbound_process_many_task"
 INBOUND_QUEUE = "inbound"
 MAX_PROCESS_ATTEMPTS = 8
 
@@ -202,8 +203,7 @@ def _first_of_each(rows: list[InboundMessage], *, known: dict[str, int]) -> list
 
 
 def _queue_all(message_ids: list[int]) -> None:
-    for message_id in message_ids:
-        inbound_queue_processing(message_id=message_id)
+    inbound_queue_processing_many(message_ids=message_ids)
 
 
 def inbound_backlog_full() -> bool:
@@ -240,6 +240,21 @@ def inbound_queue_processing(*, message_id: int) -> None:
         )
 
 
+def inbound_queue_processing_many(*, message_ids: list[int]) -> None:
+    """Wake workers for many messages, ``WAYBILL_INBOUND_BATCH_SIZE`` per task."""
+    size = settings.WAYBILL_INBOUND_BATCH_SIZE
+    for first in range(0, len(message_ids), size):
+        chunk = message_ids[first : first + size]
+        try:
+            current_app.send_task(PROCESS_MANY_TASK, args=[chunk], queue=INBOUND_QUEUE)
+        except Exception:  # noqa: BLE001 - the rows stay received; the sweeper retries
+            logger.warning(
+                "inbound processing not queued; sweeper will retry",
+                extra={"messages": len(chunk)},
+                exc_info=True,
+            )
+
+
 def inbound_message_process(*, message_id: int) -> InboundMessage | None:
     """Parse a message, apply its events, and record the outcome.
 
@@ -258,17 +273,234 @@ def inbound_message_process(*, message_id: int) -> InboundMessage | None:
     # worker is busy with the message.
     message.queued_at = timezone.now()
     message.save(update_fields=["attempts", "queued_at"])
-    context = {"connection": message.connection.code, "message_id": message.pk}
+    _process_leased(message)
+    return message
 
+
+def _process_leased(message: InboundMessage) -> None:
+    """Parse and apply one message this worker holds; record the outcome."""
+    context = {"connection": message.connection.code, "message_id": message.pk}
     try:
         problems = _parse_and_apply(message)
     except Exception as exc:  # noqa: BLE001 - worker's outer guard: record and retry
         _record_failure(message, exc=exc)
         logger.exception("inbound message failed", extra=context)
-        return message
-
+        return
     _record_outcome(message, problems=problems)
-    return message
+
+
+def inbound_messages_process(*, message_ids: list[int]) -> None:
+    """Process many messages in arrival order, applying runs of them together.
+
+    Consecutive messages that each carry one event of a type with a batch
+    handler (``BATCH_HANDLERS``: ERP order releases) form a run applied in
+    one transaction with a statement per table; everything else, and every
+    event a batch handler leaves, goes through ``inbound_message_process``'s
+    one-by-one path in its turn. The outcome per message is the one that
+    path would record; only the number of statements differs.
+    """
+    messages = _lease_many(message_ids)
+    lookup = code_lookup_for_message()
+    run: list[tuple[InboundMessage, Event]] = []
+    for message in messages:
+        event = _batchable_event(message, lookup=lookup)
+        if event is not None and (not run or run[0][1].type == event.type):
+            run.append((message, event))
+            continue
+        _apply_run(run)
+        run = []
+        if event is not None:
+            run.append((message, event))
+        else:
+            _process_leased(message)
+    _apply_run(run)
+
+
+def _lease_many(message_ids: list[int]) -> list[InboundMessage]:
+    """Take the unprocessed ones of these messages, in arrival order."""
+    now = timezone.now()
+    messages = list(
+        InboundMessage.objects.select_related("connection")
+        .filter(pk__in=message_ids)
+        .exclude(state=InboundMessage.State.PROCESSED)
+        .order_by("pk")
+    )
+    InboundMessage.objects.filter(pk__in=[message.pk for message in messages]).update(
+        attempts=F("attempts") + 1, queued_at=now
+    )
+    for message in messages:
+        message.attempts += 1
+        message.queued_at = now
+    return messages
+
+
+def _batchable_event(message: InboundMessage, *, lookup: CodeLookup) -> Event | None:
+    """Return the one event of a message a batch handler may take, else None."""
+    connection = message.connection
+    if (
+        connection.protocol != Connection.Protocol.HTTP_JSON
+        or connection.kind == Connection.Kind.CARRIER
+    ):
+        return None
+    from integrations.connectors.hub.mapping import parse_webhook
+
+    try:
+        parsed = parse_webhook(
+            bytes(message.body), connection_code=connection.code, lookup=lookup
+        )
+    except _BAD_DATA:
+        return None
+    if parsed.problems or len(parsed.events) != 1:
+        return None
+    event = parsed.events[0]
+    if event.type not in BATCH_HANDLERS or not connection_may_send(
+        connection=connection, event_type=event.type
+    ):
+        return None
+    return event
+
+
+def _apply_run(run: list[tuple[InboundMessage, Event]]) -> None:
+    """Apply a run set-based; what the handler leaves goes one by one, in turn."""
+    while run:
+        try:
+            consumed, applied = _apply_run_together(run)
+        except Exception:  # noqa: BLE001 - the one-by-one path records each outcome
+            logger.exception(
+                "set-based application failed; applying one by one",
+                extra={"messages": len(run)},
+            )
+            consumed, applied = 0, set()
+            for message, _event in run:
+                _process_leased(message)
+            return
+        for message, _event in run[:consumed]:
+            if message.pk not in applied:
+                _process_leased(message)
+        if consumed == len(run):
+            return
+        _process_leased(run[consumed][0])
+        run = run[consumed + 1 :]
+
+
+def _apply_run_together(run: list[tuple[InboundMessage, Event]]) -> tuple[int, set]:
+    """Apply what a batch handler takes of a run in one transaction.
+
+    Returns how many messages from the start were dealt with (the rest wait
+    behind one that must go one by one: an event stored before, or a second
+    copy of one in the run) and the ids of the messages it applied; the
+    others among the dealt-with failed a check and go one by one for their
+    reason.
+    """
+    handler = BATCH_HANDLERS[run[0][1].type]
+    with transaction.atomic():
+        _lock_aggregates_many([event for _message, event in run])
+        keys = [(event.source, event.id) for _message, event in run]
+        stored = set(
+            CanonicalEvent.objects.filter(
+                event_id__in=[event_id for _source, event_id in keys]
+            ).values_list("source", "event_id")
+        )
+        candidates: list[int] = []
+        consumed = len(run)
+        for position, (message, event) in enumerate(run):
+            if keys[position] in stored:
+                consumed = position
+                break
+            stored.add(keys[position])
+            try:
+                event_data_validate(type=event.type, data=event.data)
+                event_sender_validate(
+                    connection=message.connection, type=event.type, data=event.data
+                )
+            except (EventRejected, *_BAD_DATA):
+                continue
+            candidates.append(position)
+        outcomes = handler(payloads=[run[position][1].data for position in candidates])
+        applied = []
+        for position, outcome in zip(candidates, outcomes, strict=True):
+            if outcome == BatchOutcome.CUT:
+                consumed = position
+                break
+            if outcome == BatchOutcome.APPLIED:
+                applied.append(run[position])
+        CanonicalEvent.objects.bulk_create(
+            CanonicalEvent(
+                source=event.source,
+                event_id=event.id,
+                state=CanonicalEvent.State.APPLIED,
+                **_event_fields(event, message),
+            )
+            for message, event in applied
+        )
+        _record_processed_many(applied)
+    return consumed, {message.pk for message, _event in applied}
+
+
+def _lock_aggregates_many(events: list[Event]) -> None:
+    """Take ``_lock_aggregates``'s locks for many events in one sorted statement."""
+    if db_connection.vendor != "postgresql":
+        return
+    keys = {
+        f"waybill:{key}"
+        for event in events
+        for key in (event.subject, event.correlationid)
+        if key
+    }
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(lock_key) FROM ("
+            " SELECT DISTINCT hashtextextended(key, 0) AS lock_key"
+            " FROM unnest(%s::text[]) AS key ORDER BY lock_key"
+            ") AS ordered",
+            [sorted(keys)],
+        )
+
+
+def _set_correlation_ids(messages: list[InboundMessage]) -> None:
+    """Store each message's correlation id: one statement on PostgreSQL."""
+    if db_connection.vendor != "postgresql":
+        for message in messages:
+            message.save(update_fields=["correlation_id"])
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE integrations_inboundmessage AS message"
+            " SET correlation_id = given.correlation_id"
+            " FROM unnest(%s::bigint[], %s::text[]) AS given(id, correlation_id)"
+            " WHERE message.id = given.id",
+            [
+                [message.pk for message in messages],
+                [message.correlation_id for message in messages],
+            ],
+        )
+
+
+def _record_processed_many(applied: list[tuple[InboundMessage, Event]]) -> None:
+    """Record messages whose every event applied, as ``_record_outcome`` would."""
+    if not applied:
+        return
+    now = timezone.now()
+    messages = []
+    for message, event in applied:
+        message.state = InboundMessage.State.PROCESSED
+        message.error = ""
+        message.blocked_by = ""
+        message.processed_at = now
+        message.next_attempt_at = None
+        if not message.correlation_id:
+            message.correlation_id = event.correlationid[:60]
+        messages.append(message)
+    InboundMessage.objects.filter(pk__in=[message.pk for message in messages]).update(
+        state=InboundMessage.State.PROCESSED,
+        error="",
+        blocked_by="",
+        processed_at=now,
+        next_attempt_at=None,
+    )
+    _set_correlation_ids(messages)
+    case_resolve_many(dedupe_keys=[f"inbound:{message.pk}" for message in messages])
+    logger.info("%s inbound messages processed together", len(messages))
 
 
 def _parse_and_apply(message: InboundMessage) -> list[Problem]:
@@ -530,8 +762,7 @@ def inbound_message_replay(*, message_ids: list[int]) -> int:
                 pk__in=message_ids, state=InboundMessage.State.RECEIVED
             ).values_list("pk", flat=True)
         )
-        for pk in ids:
-            transaction.on_commit(lambda pk=pk: inbound_queue_processing(message_id=pk))
+        transaction.on_commit(lambda: inbound_queue_processing_many(message_ids=ids))
     return updated
 
 

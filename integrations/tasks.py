@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
 
 from integrations import files, outbox, services
+from integrations.models import OutboxMessage
 from integrations.queues import broker_queue_depth
 
 logger = logging.getLogger(__name__)
@@ -15,6 +17,9 @@ logger = logging.getLogger(__name__)
 # With tasks waiting in the queue, how many re-queue periods a message may
 # wait before it counts as lost.
 _BACKLOG_PATIENCE = 10
+# How long one task may keep sending before it hands the rest on; well below
+# CELERY_TASK_SOFT_TIME_LIMIT even if the last send takes its whole timeout.
+_DISPATCH_BUDGET_SECONDS = 30
 
 
 @shared_task(name="integrations.tasks.inbound_process_task")
@@ -23,10 +28,35 @@ def inbound_process_task(message_id: int) -> None:
     services.inbound_message_process(message_id=message_id)
 
 
+@shared_task(name="integrations.tasks.inbound_process_many_task")
+def inbound_process_many_task(message_ids: list[int]) -> None:
+    """Parse and apply several inbound messages, runs of order releases together."""
+    services.inbound_messages_process(message_ids=message_ids)
+
+
 @shared_task(name="integrations.tasks.outbox_dispatch_task")
 def outbox_dispatch_task(message_id: int) -> None:
     """Send one due outbox message."""
     outbox.outbox_dispatch(message_id=message_id)
+
+
+@shared_task(name="integrations.tasks.outbox_dispatch_many_task")
+def outbox_dispatch_many_task(message_ids: list[int]) -> None:
+    """Send several due outbox messages one after another.
+
+    Stops taking new ones once ``_DISPATCH_BUDGET_SECONDS`` have passed (a
+    slow receiver) and queues the rest as a task of their own, so the task
+    stays well inside its time limit.
+    """
+    started = time.monotonic()
+    for position, message_id in enumerate(message_ids):
+        if time.monotonic() - started > _DISPATCH_BUDGET_SECONDS:
+            rest = OutboxMessage.objects.filter(pk__in=message_ids[position:])
+            outbox.outbox_queue_dispatch_many(
+                messages=list(rest.select_related("destination"))
+            )
+            return
+        outbox.outbox_dispatch(message_id=message_id)
 
 
 @shared_task(name="integrations.tasks.outbox_sweep_task")
@@ -48,7 +78,10 @@ def inbound_sweep_task() -> int:
     is most likely among them, not lost: queuing it again would only add
     duplicates behind a backlog (which then grows with every sweep). So with
     a backlog only long-stale messages are re-queued; once the queue is
-    empty, anything still unprocessed is lost and goes again at once.
+    empty, anything still unprocessed is lost and goes again at once. A
+    task may carry several messages, so counting tasks under-counts what
+    waits: the rule errs towards re-queuing, whose cost is a no-op for a
+    message already processed, never towards waiting on a lost one.
     """
     waiting = broker_queue_depth(services.INBOUND_QUEUE)
     period = settings.WAYBILL_REQUEUE_AFTER_SECONDS
@@ -59,8 +92,7 @@ def inbound_sweep_task() -> int:
         # restart), and then all stale ones go again at once.
         requeue_after = period * _BACKLOG_PATIENCE
     due = services.inbound_claim_due(requeue_after=requeue_after)
-    for message_id in due:
-        services.inbound_queue_processing(message_id=message_id)
+    services.inbound_queue_processing_many(message_ids=due)
     if due:
         # Normally nothing is due here: a received message whose task is
         # lost, or a failed one whose retry time came, is worth a look.

@@ -149,7 +149,7 @@ def _base_quantities(
         item.sku: item
         for item in Item.objects.filter(sku__in=skus).select_related("base_unit")
     }
-    factors = _conversions(
+    factors = unit_factors_load(
         items.values(), unit_codes={line.get("unit") or "" for line in lines}
     )
     totals: dict[Item, Decimal] = {}
@@ -159,7 +159,9 @@ def _base_quantities(
         if item is None:
             failed.append(f"unknown item {line.get('sku')}")
             continue
-        quantity = _to_base(item, Decimal(str(line["quantity"])), line, factors)
+        quantity = quantity_to_base_with(
+            item, Decimal(str(line["quantity"])), line, factors
+        )
         if quantity is None:
             failed.append(
                 f"no conversion from {line.get('unit')} to "
@@ -170,7 +172,7 @@ def _base_quantities(
     return totals, failed
 
 
-def _conversions(
+def unit_factors_load(
     items: Iterable[Item], *, unit_codes: set[str]
 ) -> dict[tuple[int | None, str, int], Decimal]:
     """Map (item id or None, from unit code, to unit id) to a factor."""
@@ -184,7 +186,7 @@ def _conversions(
     }
 
 
-def _to_base(
+def quantity_to_base_with(
     item: Item,
     quantity: Decimal,
     line: dict[str, Any],

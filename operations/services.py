@@ -56,6 +56,15 @@ def case_open(
     return case
 
 
+def case_resolve_many(*, dedupe_keys: list[str]) -> int:
+    """Resolve the open cases of many problems at once; return how many."""
+    if not dedupe_keys:
+        return 0
+    return ExceptionCase.objects.filter(
+        dedupe_key__in=dedupe_keys, state=ExceptionCase.State.OPEN
+    ).update(state=ExceptionCase.State.RESOLVED, resolved_at=timezone.now())
+
+
 def case_resolve(*, dedupe_key: str) -> int:
     """Resolve the open case for a problem; return how many were resolved."""
     return ExceptionCase.objects.filter(

@@ -243,6 +243,11 @@ WAYBILL_INBOUND_MAX_BYTES = env.int(
 WAYBILL_INBOUND_BATCH_MAX_ITEMS = env.int(
     "WAYBILL_INBOUND_BATCH_MAX_ITEMS", default=1000
 )
+# Inbound messages per worker task when many are queued at once (a bulk
+# batch, a sweep); runs of order releases among them apply set-based.
+WAYBILL_INBOUND_BATCH_SIZE = env.int("WAYBILL_INBOUND_BATCH_SIZE", default=100)
+# Outbox messages per dispatch task when a set-based writer queues many.
+WAYBILL_OUTBOX_DISPATCH_BATCH = env.int("WAYBILL_OUTBOX_DISPATCH_BATCH", default=20)
 # Above this many unprocessed messages the inbound endpoint answers 429.
 WAYBILL_INBOUND_BACKLOG_LIMIT = env.int("WAYBILL_INBOUND_BACKLOG_LIMIT", default=50_000)
 # Outbound: attempts before a message is dead, and the backoff base/cap.
