@@ -173,11 +173,14 @@ class FaultReceiver:
     ``respond(n)`` is called with the 1-based number of the request and
     returns the status to send; ``hold`` (when set) makes every request wait
     until it is released, so a test can kill the sender mid-request.
+    ``delay`` is how many seconds each answer waits (a slow destination); it
+    is read per request, so a test can slow the receiver down and back up.
     """
 
     respond: Callable[[int], int] = lambda n: 202
     deliveries: list[Delivery] = field(default_factory=list)
     hold: threading.Event | None = None
+    delay: float = 0.0
     in_flight: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -220,6 +223,8 @@ class FaultReceiver:
                 if receiver.hold is not None:
                     receiver.in_flight.set()
                     receiver.hold.wait(120)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self._answer(receiver.respond(number))
 
             def _answer(self, status: int) -> None:
