@@ -170,8 +170,12 @@ def _claim(*, message_id: int) -> OutboxMessage | None:
     """
     now = timezone.now()
     with transaction.atomic():
+        # of=self: the join would otherwise lock the destination's row too,
+        # and skip_locked would then pass over every message of a destination
+        # whose row anyone holds (another claim, a secret rotation, an admin
+        # save), leaving it for the sweeper's next re-queue.
         message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
+            OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("destination")
             .filter(
                 pk=message_id,
@@ -413,7 +417,7 @@ def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
     not_closed = dict(breakers.values_list("connection_id", "open_until"))
     with transaction.atomic():
         candidates = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
+            OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("destination")
             .filter(
                 state=OutboxMessage.State.PENDING,
@@ -440,7 +444,7 @@ def outbox_message_replay(*, message_ids: list[int]) -> int:
     """
     with transaction.atomic():
         messages = list(
-            OutboxMessage.objects.select_for_update()
+            OutboxMessage.objects.select_for_update(of=("self",))
             .select_related("destination")
             .filter(
                 pk__in=message_ids,
