@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import random
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ import requests
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from integrations.breaker import breaker_admit, breaker_record
@@ -399,11 +400,30 @@ def _open_dead_letter_case(*, message: OutboxMessage) -> None:
     )
 
 
-def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
+def outbox_stale_counts(*, older_than: float) -> dict[int, int]:
+    """Return per destination id how many pending messages were queued that long ago."""
+    before = timezone.now() - dt.timedelta(seconds=older_than)
+    rows = (
+        OutboxMessage.objects.filter(
+            state=OutboxMessage.State.PENDING, queued_at__lt=before
+        )
+        .values_list("destination_id")
+        .annotate(stale=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def outbox_claim_due(
+    *, limit: int = 500, patient: Iterable[int] = (), patience: float = 10
+) -> list[OutboxMessage]:
     """Mark due pending messages as queued and return them, for the sweeper.
 
     A message queued recently (its task may still be in the broker) is left
     alone, so the sweeper never floods the queue with copies of one message.
+    For the ``patient`` destinations (whose queue holds a backlog that may
+    still carry their stale messages) "recently" is ``patience`` re-queue
+    periods.
     A destination whose sending is paused gets none: its messages wait.
     A destination whose breaker is not closed gets no messages while its
     open period runs and one (the trial) once it has run out; the rest wait
@@ -412,7 +432,10 @@ def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
     destination's queue would hold a backlog of tasks with nothing to do.
     """
     now = timezone.now()
-    requeue_before = now - dt.timedelta(seconds=settings.WAYBILL_REQUEUE_AFTER_SECONDS)
+    period = settings.WAYBILL_REQUEUE_AFTER_SECONDS
+    requeue_before = now - dt.timedelta(seconds=period)
+    patient_before = now - dt.timedelta(seconds=period * patience)
+    patient = list(patient)
     breakers = CircuitBreaker.objects.exclude(state=CircuitBreaker.State.CLOSED)
     not_closed = dict(breakers.values_list("connection_id", "open_until"))
     with transaction.atomic():
@@ -424,7 +447,11 @@ def outbox_claim_due(*, limit: int = 500) -> list[OutboxMessage]:
                 next_attempt_at__lte=now,
                 destination__sending_enabled=True,
             )
-            .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+            .filter(
+                Q(queued_at__isnull=True)
+                | (Q(queued_at__lt=requeue_before) & ~Q(destination_id__in=patient))
+                | Q(queued_at__lt=patient_before)
+            )
             .order_by("next_attempt_at", "id")
         )
         due = list(candidates.exclude(destination_id__in=not_closed)[:limit])

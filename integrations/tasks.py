@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from integrations import files, outbox, services
-from integrations.models import OutboxMessage
+from integrations.models import Connection, OutboxMessage
 from integrations.queues import broker_queue_depth
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,21 @@ def outbox_dispatch_many_task(message_ids: list[int]) -> None:
 
 @shared_task(name="integrations.tasks.outbox_sweep_task")
 def outbox_sweep_task() -> int:
-    """Queue every outbox message whose next attempt is due."""
-    due = outbox.outbox_claim_due()
+    """Queue every outbox message whose next attempt is due.
+
+    As for inbound work, a message queued a while ago to a destination whose
+    queue still holds at least as many tasks as it has stale messages is
+    most likely waiting there, not lost, and gets ``_BACKLOG_PATIENCE``
+    periods before it is queued again.
+    """
+    period = settings.WAYBILL_REQUEUE_AFTER_SECONDS
+    stale = outbox.outbox_stale_counts(older_than=period)
+    patient = []
+    for destination in Connection.objects.filter(pk__in=stale).only("code", "queue"):
+        waiting = broker_queue_depth(destination.queue_name)
+        if waiting and waiting >= stale[destination.pk]:
+            patient.append(destination.pk)
+    due = outbox.outbox_claim_due(patient=patient, patience=_BACKLOG_PATIENCE)
     for message in due:
         outbox.outbox_queue_dispatch(message=message)
     if due:
