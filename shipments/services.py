@@ -237,6 +237,12 @@ def shipment_apply_milestone(
         },
     )
     if not created:
+        # Carriers send their whole history again with a fresh estimate, so
+        # a repeated scan may bring a revised ETA. It is taken only from the
+        # shipment's newest actual scan: an old feed replayed after newer
+        # scans arrived cannot bring back the estimate it carried.
+        if _is_newest_actual(shipment, event):
+            _record_eta(shipment, data=data, source=source)
         return shipment
     _record_eta(shipment, data=data, source=source)
     _record_carrier_answer(shipment, data=data)
@@ -247,6 +253,14 @@ def shipment_apply_milestone(
         _on_status_change(shipment, data=data, previous=before)
     partner_notify_milestone(shipment=shipment, event=event)
     return shipment
+
+
+def _is_newest_actual(shipment: Shipment, event: TrackingEvent) -> bool:
+    return (
+        event.kind == TrackingEvent.Kind.ACTUAL
+        and shipment.last_actual_at is not None
+        and event.occurred_at >= shipment.last_actual_at
+    )
 
 
 def _record_carrier_answer(shipment: Shipment, *, data: dict[str, Any]) -> None:
