@@ -1,15 +1,17 @@
 """Start and stop the whole product as real processes on loopback.
 
 The demo and the end-to-end tests use the same stack: the web server
-(gunicorn), a Celery worker on every queue, Celery beat, and the stand-in
-ERP, WMS and TMS. Each process inherits the environment given, so the stack
-runs on the embedded defaults or on PostgreSQL and Redis alike.
+(gunicorn), the Celery workers of ``worker_layout`` (one for the hub's own
+queues, and one per outbound bulkhead), Celery beat, and the stand-in ERP,
+WMS and TMS. Each process inherits the environment given, so the stack runs
+on the embedded defaults or on PostgreSQL and Redis alike.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,14 +23,120 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from django import db
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
-from integrations.queues import worker_queues
+from integrations.models import Connection
+from integrations.queues import HUB_QUEUES, outbox_queue_names
 from integrations.seeding import DEFAULT_CONNECTIONS, demo_secret
 
 WORKER_QUEUES = "celery,inbound," + ",".join(
     f"outbox.{spec['code']}" for spec in DEFAULT_CONNECTIONS
 )
+
+# The worker of the hub's own queues (inbound processing, beat's sweepers)
+# and its pool size; the stack calls its process "worker".
+HUB_WORKER = "hub"
+HUB_CONCURRENCY = 2
+# The shared worker of queues whose connections are all carriers.
+CARRIER_GROUP = "carriers"
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One Celery worker of the layout: its name, its queues, its pool size."""
+
+    name: str
+    queues: tuple[str, ...]
+    concurrency: int
+
+    @property
+    def process(self) -> str:
+        """Return the stack's name for the process, also its log file's."""
+        if self.name == HUB_WORKER:
+            return "worker"
+        return f"worker-{self.name}"
+
+    @property
+    def nodename(self) -> str:
+        """Return the worker's Celery node name (``-n``), distinct per worker."""
+        return f"{self.name}@%h"
+
+
+def worker_layout() -> list[WorkerSpec]:
+    """Return the workers that together consume every queue, the hub's first.
+
+    Each outbound queue is a bulkhead: a worker of its own with
+    ``WAYBILL_OUTBOUND_CONCURRENCY`` processes, so a destination that answers
+    slowly holds only those and never the ERP's or the hub's. Queues whose
+    connections are all carriers share one worker, and
+    ``WAYBILL_OUTBOUND_GROUPS`` puts the queues it names on shared workers.
+    Read from the database, like the queue list.
+    """
+    groups = outbound_groups_configured(settings.WAYBILL_OUTBOUND_GROUPS)
+    grouped = {queue for queues in groups.values() for queue in queues}
+    carriers = _carrier_only_queues()
+    for queue in outbox_queue_names():
+        if queue in grouped:
+            continue
+        name = CARRIER_GROUP if queue in carriers else _safe_name(queue)
+        groups.setdefault(name, []).append(queue)
+
+    concurrency = settings.WAYBILL_OUTBOUND_CONCURRENCY
+    outbound = [
+        WorkerSpec(name, tuple(queues), concurrency)
+        for name, queues in sorted(groups.items())
+    ]
+    return [WorkerSpec(HUB_WORKER, HUB_QUEUES, HUB_CONCURRENCY), *outbound]
+
+
+def outbound_groups_configured(text: str) -> dict[str, list[str]]:
+    """Return the shared outbound workers a ``WAYBILL_OUTBOUND_GROUPS`` names.
+
+    The text is ``name=queue,queue;name=queue``; a queue may be in one
+    group only, and no group may take the hub's name or queues.
+    """
+    groups: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for part in filter(None, (part.strip() for part in text.split(";"))):
+        name, _, listed = (item.strip() for item in part.partition("="))
+        queues = [queue.strip() for queue in listed.split(",") if queue.strip()]
+        fresh = name not in (HUB_WORKER, *groups)
+        if not (name and queues and fresh) or name != _safe_name(name):
+            raise ImproperlyConfigured(
+                f"WAYBILL_OUTBOUND_GROUPS: {part!r} is not name=queue,queue "
+                "with a new name of letters, digits, '.', '_' or '-'"
+            )
+        taken = (seen | set(HUB_QUEUES)).intersection(queues)
+        if taken:
+            raise ImproperlyConfigured(
+                f"WAYBILL_OUTBOUND_GROUPS: {', '.join(sorted(taken))} "
+                "already has a worker"
+            )
+        seen.update(queues)
+        groups[name] = queues
+    return groups
+
+
+def _carrier_only_queues() -> set[str]:
+    """Return the outbound queues that only carrier connections use."""
+    kinds: dict[str, set[str]] = {}
+    try:
+        rows = Connection.objects.values_list("code", "queue", "kind")
+        for code, queue, kind in rows:
+            kinds.setdefault(queue or f"outbox.{code}", set()).add(kind)
+    except DatabaseError:
+        # A database that is not migrated yet has no carriers.
+        return set()
+    carrier = {Connection.Kind.CARRIER.value}
+    return {queue for queue, found in kinds.items() if found == carrier}
+
+
+def _safe_name(text: str) -> str:
+    """Return ``text`` fit for a node name and a log file name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text)
 
 
 @dataclass
@@ -42,6 +150,8 @@ class Stack:
     step_delay: float = 0.05
     supervise: bool = False
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # The workers started, by process name (see ``WorkerSpec.process``).
+    workers: dict[str, WorkerSpec] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     _supervisor: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -62,7 +172,7 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._check_ports_free()
         self._spawn("web", self._web_command())
-        self._spawn("worker", self._worker_command())
+        self.spawn_workers()
         self._spawn("beat", self._beat_command())
         for spec in DEFAULT_CONNECTIONS:
             self._spawn(spec["code"], self._simulator_command(spec["code"]))
@@ -91,6 +201,12 @@ class Stack:
                         "WAYBILL_SIM_BASE_PORT)"
                     )
 
+    def spawn_workers(self) -> None:
+        """Start one Celery worker per entry of the current ``worker_layout``."""
+        for spec in worker_layout():
+            self.workers[spec.process] = spec
+            self._spawn(spec.process, self._worker_command(spec))
+
     def start_supervisor(self) -> None:
         """Watch the processes from a background thread until ``stop``."""
         self._supervisor = threading.Thread(
@@ -104,6 +220,14 @@ class Stack:
         A crashed worker or simulator would otherwise leave the demo silently
         half-alive; each restart is counted and written to the process log.
         """
+        try:
+            self._watch_until_stopped()
+        finally:
+            # A worker's restart reads the layout from the database on this
+            # thread's own connection; left open it would outlive the stack.
+            db.connections.close_all()
+
+    def _watch_until_stopped(self) -> None:
         while not self._stopping.wait(2.0):
             for name, process in list(self.processes.items()):
                 if process.poll() is None or self._stopping.is_set():
@@ -145,14 +269,22 @@ class Stack:
         self._spawn(name, self._command(name))
 
     def _command(self, name: str) -> list[str]:
-        commands = {
-            "web": self._web_command,
-            "worker": self._worker_command,
-            "beat": self._beat_command,
-        }
+        commands = {"web": self._web_command, "beat": self._beat_command}
         if name in commands:
             return commands[name]()
+        if name in self.workers:
+            return self._worker_command(self._worker_spec(name))
         return self._simulator_command(name)
+
+    def _worker_spec(self, name: str) -> WorkerSpec:
+        """Return a worker's spec as the layout has it now, else as started.
+
+        Read when the worker (re)starts, so a queue set in the admin since is
+        consumed; a queue that needs a new worker waits for the next start.
+        """
+        current = {spec.process: spec for spec in worker_layout()}
+        self.workers[name] = current.get(name, self.workers[name])
+        return self.workers[name]
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
@@ -172,12 +304,12 @@ class Stack:
             "--workers", "2", "--threads", "4", "--graceful-timeout", "5",
         ]  # fmt: skip
 
-    def _worker_command(self) -> list[str]:
-        # Read when the worker (re)starts, so every connection's own queue,
-        # including one set in the admin, is consumed.
+    def _worker_command(self, spec: WorkerSpec) -> list[str]:
+        # Acks late, prefetch and time limits come from the settings.
         return [
             sys.executable, "-m", "celery", "-A", "portal", "worker",
-            "-Q", worker_queues(), "--concurrency", "2", "--loglevel", "INFO",
+            "-n", spec.nodename, "-Q", ",".join(spec.queues),
+            "--concurrency", str(spec.concurrency), "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
 

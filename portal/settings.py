@@ -260,6 +260,13 @@ WAYBILL_OUTBOX_BACKOFF_OVERRIDE = (
     "WAYBILL_OUTBOX_BACKOFF_BASE" in env or "WAYBILL_OUTBOX_BACKOFF_CAP" in env
 )
 WAYBILL_HTTP_TIMEOUT = env.float("WAYBILL_HTTP_TIMEOUT", default=5.0)
+# Bulkheads: every outbound queue gets a Celery worker of its own (carriers'
+# queues share one) with this many pool processes, so a slow destination can
+# hold only its own worker. WAYBILL_OUTBOUND_GROUPS puts queues on a shared
+# worker instead: "name=queue,queue;name=queue" (``manage.py worker_queues
+# --layout`` prints the result, one worker a line).
+WAYBILL_OUTBOUND_CONCURRENCY = env.int("WAYBILL_OUTBOUND_CONCURRENCY", default=1)
+WAYBILL_OUTBOUND_GROUPS = env.str("WAYBILL_OUTBOUND_GROUPS", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -58,32 +58,53 @@ def record_figures(test: str, **figures: object) -> None:
 # --- the hub as processes ---------------------------------------------------
 
 
+@dataclass
 class Hub(Stack):
-    """The web server, one worker and beat, without the simulators."""
+    """The web server, the workers and beat, without the simulators.
+
+    "worker" is the hub's own worker (inbound, sweepers); each outbound
+    bulkhead runs as "worker-<name>" (see ``operations.stack.worker_layout``).
+    """
+
+    # How many "ready." lines of each worker's log were already waited for.
+    ready_seen: dict[str, int] = field(default_factory=dict)
 
     def start(self) -> None:
-        """Start web, worker and beat; wait until the web answers and the worker is up."""
+        """Start web, workers and beat; wait until the web answers and workers are up."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._spawn("web", self._web_command())
-        self._spawn("worker", self._worker_command())
+        self.spawn_workers()
         self._spawn("beat", self._beat_command())
         self._wait_for(f"{self.hub_url}/healthz")
         self.wait_for_worker()
 
-    def wait_for_worker(self, *, timeout: float = 60) -> None:
-        """Wait until the current worker's log says it is ready."""
-        log = self.log_dir / "worker.log"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._check_alive()
-            if log.read_text(errors="replace").count(" ready.") > self.ready_seen:
-                self.ready_seen += 1
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not ready in {timeout} s; see {log}")
+    def restart(self, name: str, *, hard: bool = False) -> None:
+        """Restart one process; "worker" restarts every worker of the hub.
 
-    # How many "ready." lines of the worker log were already waited for.
-    ready_seen: int = 0
+        A test that kills "the worker" mid-send means whichever one holds
+        the request, and each destination now has its own.
+        """
+        names = list(self.workers) if name == "worker" else [name]
+        for each in names:
+            super().restart(each, hard=hard)
+
+    def wait_for_worker(
+        self, *, names: list[str] | None = None, timeout: float = 60
+    ) -> None:
+        """Wait until each worker's log says "ready." once more than before."""
+        deadline = time.monotonic() + timeout
+        for name in names or list(self.workers):
+            seen = self.ready_seen.get(name, 0)
+            while self._ready_lines(name) <= seen:
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready in {timeout} s")
+                time.sleep(0.2)
+            self.ready_seen[name] = seen + 1
+
+    def _ready_lines(self, name: str) -> int:
+        log = self.log_dir / f"{name}.log"
+        return log.read_text(errors="replace").count(" ready.")
 
     @property
     def worker_pid(self) -> int:

@@ -11,12 +11,9 @@ messages must keep their pace: p95 of created-to-delivered within 1.2x the
 baseline p95 of the same run (in CI plus 0.25 s for a shared 2-core
 machine, as in the outage test).
 
-They do not, today: the hub's worker serves every destination's queue
-from one pool of two processes, and until the breaker opens the TMS
-requests hold both of them for the timeout each (ERP/WMS p95 about 13 s
-against 0.05 s). The test is marked as an expected failure of that one
-check (``OthersSlowedDown``); every other check must pass, and once the
-isolation holds the mark must go.
+Each outbound queue has a worker of its own (``operations.stack.
+worker_layout``), so the TMS requests hold only the TMS worker's process
+while they wait for their timeout; the ERP's and the WMS's keep sending.
 """
 
 from __future__ import annotations
@@ -183,12 +180,6 @@ def _others_rate(start: float, end: float) -> float:
     return round(_delivered_between(start, end, OTHERS) / (end - start), 1)
 
 
-@pytest.mark.xfail(
-    raises=OthersSlowedDown,
-    strict=True,
-    reason="one worker pool serves every destination's queue: a slow one "
-    "holds all its processes until its breaker opens",
-)
 def test_slow_destination_times_out_opens_its_breaker_and_spares_the_others(
     fault_env, start_hub, receivers
 ):

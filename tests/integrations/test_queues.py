@@ -32,3 +32,19 @@ def test_worker_queues_command_prints_the_list(capsys):
     assert capsys.readouterr().out == (
         "celery,inbound,outbox.erp,outbox.tms,outbox.wms,outbox.x\n"
     )
+
+
+def test_worker_queues_layout_prints_one_worker_a_line(capsys):
+    Connection.objects.create(code="carrier-ups", name="UPS", kind="carrier")
+    Connection.objects.create(code="p1", name="P1", kind="partner", queue="outbox.x")
+
+    call_command("worker_queues", "--layout")
+
+    assert capsys.readouterr().out.splitlines() == [
+        "hub celery,inbound 2",
+        "carriers outbox.carrier-ups 1",
+        "outbox.erp outbox.erp 1",
+        "outbox.tms outbox.tms 1",
+        "outbox.wms outbox.wms 1",
+        "outbox.x outbox.x 1",
+    ]
