@@ -354,7 +354,8 @@ class ConnectionAdmin(admin.ModelAdmin):
                 request,
                 f"Outbound messages of {obj.code} now travel on {obj.queue_name}. "
                 "Workers consume it from their next start: restart them with "
-                '-Q "$(manage.py worker_queues)".',
+                "the layout `manage.py worker_queues --layout` prints (one worker "
+                "per line).",
                 messages.WARNING,
             )
 

@@ -2,10 +2,12 @@
 
 Each connection's outbound messages travel on its own queue
 (``Connection.queue_name``: the ``queue`` override, or ``outbox.<code>``),
-so one slow destination never delays another. A worker consumes a queue
-only if it was started with it, so the list comes from the database when a
-worker starts: ``manage.py worker_queues`` prints it for ``celery worker
--Q``, and the stack (demo, end-to-end tests) starts its worker with it.
+and each outbound queue has a worker of its own (``operations.stack.
+worker_layout``), so one slow destination holds only its own processes. A
+worker consumes a queue only if it was started with it, so the lists come
+from the database when workers start: ``manage.py worker_queues --layout``
+prints one worker per line for a deployment, and the stack (demo, fault
+tests) starts the same layout.
 """
 
 from __future__ import annotations

@@ -247,8 +247,8 @@ def test_changing_the_queue_warns_that_workers_need_a_restart(admin_client, secr
 
     assert [str(m) for m in response.context["messages"]][0] == (
         "Outbound messages of partner-x now travel on outbox.bulk. Workers "
-        'consume it from their next start: restart them with -Q "$(manage.py '
-        'worker_queues)".'
+        "consume it from their next start: restart them with the layout "
+        "`manage.py worker_queues --layout` prints (one worker per line)."
     )
 
 
