@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 DISPATCH_TASK = "integrations.tasks.outbox_dispatch_task"
 DISPATCH_MANY_TASK = "integrations.tasks.outbox_dispatch_many_task"
+# Most messages one sweep queues. Sent WAYBILL_OUTBOX_DISPATCH_BATCH per task,
+# so after a broker loss a few thousand go again within one sweep period.
+SWEEP_LIMIT = 5000
 
 # Statuses that say "this request will never succeed as sent": retrying them
 # only hides the problem, so the message goes straight to dead.
@@ -102,9 +105,9 @@ def outbox_queue_dispatch(*, message: OutboxMessage) -> None:
 def outbox_queue_dispatch_many(*, messages: list[OutboxMessage]) -> None:
     """Wake workers for many messages, a few per task on each destination's queue.
 
-    For a set-based writer of hundreds of rows: one publish per message would
-    cost more than writing them. A broker failure is logged, not raised, as
-    in ``outbox_queue_dispatch``.
+    For a set-based writer of hundreds of rows and for the sweeper: one
+    publish per message would cost more than writing them. A broker failure
+    is logged, not raised, as in ``outbox_queue_dispatch``.
     """
     size = settings.WAYBILL_OUTBOX_DISPATCH_BATCH
     by_queue: dict[str, list[int]] = {}
@@ -415,7 +418,11 @@ def outbox_stale_counts(*, older_than: float) -> dict[int, int]:
 
 
 def outbox_claim_due(
-    *, limit: int = 500, patient: Iterable[int] = (), patience: float = 10
+    *,
+    limit: int = SWEEP_LIMIT,
+    patient: Iterable[int] = (),
+    patience: float = 10,
+    lost_before: dt.datetime | None = None,
 ) -> list[OutboxMessage]:
     """Mark due pending messages as queued and return them, for the sweeper.
 
@@ -423,7 +430,8 @@ def outbox_claim_due(
     alone, so the sweeper never floods the queue with copies of one message.
     For the ``patient`` destinations (whose queue holds a backlog that may
     still carry their stale messages) "recently" is ``patience`` re-queue
-    periods.
+    periods, except for messages queued before ``lost_before`` (when the
+    broker started): their tasks are gone whatever the queue holds now.
     A destination whose sending is paused gets none: its messages wait.
     A destination whose breaker is not closed gets no messages while its
     open period runs and one (the trial) once it has run out; the rest wait
@@ -438,6 +446,14 @@ def outbox_claim_due(
     patient = list(patient)
     breakers = CircuitBreaker.objects.exclude(state=CircuitBreaker.State.CLOSED)
     not_closed = dict(breakers.values_list("connection_id", "open_until"))
+    not_queued = (
+        Q(queued_at__isnull=True)
+        | (Q(queued_at__lt=requeue_before) & ~Q(destination_id__in=patient))
+        | Q(queued_at__lt=patient_before)
+    )
+    if lost_before is not None:
+        # Queued before the broker's current start: its task is gone.
+        not_queued |= Q(queued_at__lt=lost_before)
     with transaction.atomic():
         candidates = (
             OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
@@ -447,11 +463,7 @@ def outbox_claim_due(
                 next_attempt_at__lte=now,
                 destination__sending_enabled=True,
             )
-            .filter(
-                Q(queued_at__isnull=True)
-                | (Q(queued_at__lt=requeue_before) & ~Q(destination_id__in=patient))
-                | Q(queued_at__lt=patient_before)
-            )
+            .filter(not_queued)
             .order_by("next_attempt_at", "id")
         )
         due = list(candidates.exclude(destination_id__in=not_closed)[:limit])

@@ -12,7 +12,10 @@ tests) starts the same layout.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import DatabaseError
+from django.utils import timezone
 
 from integrations.models import Connection
 from integrations.seeding import DEFAULT_CONNECTIONS
@@ -59,3 +62,23 @@ def broker_queue_depth(name: str) -> int | None:
                 return int(count)
     except Exception:  # noqa: BLE001 - any broker trouble means "unknown"
         return None
+
+
+def broker_started_at() -> dt.datetime | None:
+    """Return when the broker last started, where it can say (Redis), else None.
+
+    A task published before that moment is gone with the old process (the
+    broker keeps nothing on disk, or lost what it had not written), so work
+    queued earlier and still waiting is lost, however long the queue is now.
+    """
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_write() as connection:
+            client = getattr(connection.default_channel, "client", None)
+            uptime = client.info("server").get("uptime_in_seconds") if client else None
+    except Exception:  # noqa: BLE001 - any broker trouble means "unknown"
+        return None
+    if uptime is None:
+        return None
+    return timezone.now() - dt.timedelta(seconds=int(uptime))

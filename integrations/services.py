@@ -775,19 +775,26 @@ def inbound_stale_count(*, older_than: float) -> int:
 
 
 def inbound_claim_due(
-    *, limit: int = 500, requeue_after: float | None = None
+    *,
+    limit: int = 5000,
+    requeue_after: float | None = None,
+    lost_before: dt.datetime | None = None,
 ) -> list[int]:
     """Mark messages a worker should (re)process as queued; return their ids.
 
     Due are received messages whose task seems lost (queued longer ago than
-    ``requeue_after``, by default the re-queue period) and failed messages
-    whose retry time has come.
+    ``requeue_after``, by default the re-queue period, or before
+    ``lost_before``, when the broker started) and failed messages whose
+    retry time has come.
     """
     now = timezone.now()
     if requeue_after is None:
         requeue_after = settings.WAYBILL_REQUEUE_AFTER_SECONDS
     requeue_before = now - dt.timedelta(seconds=requeue_after)
     not_queued = Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before)
+    if lost_before is not None:
+        # Queued before the broker's current start: its task is gone.
+        not_queued |= Q(queued_at__lt=lost_before)
     due = Q(state=InboundMessage.State.RECEIVED) | Q(
         state=InboundMessage.State.FAILED, next_attempt_at__lte=now
     )

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from integrations import files, outbox, services
 from integrations.models import Connection, OutboxMessage
-from integrations.queues import broker_queue_depth
+from integrations.queues import broker_queue_depth, broker_started_at
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +75,12 @@ def outbox_sweep_task() -> int:
         waiting = broker_queue_depth(destination.queue_name)
         if waiting and waiting >= stale[destination.pk]:
             patient.append(destination.pk)
-    due = outbox.outbox_claim_due(patient=patient, patience=_BACKLOG_PATIENCE)
-    for message in due:
-        outbox.outbox_queue_dispatch(message=message)
+    due = outbox.outbox_claim_due(
+        patient=patient,
+        patience=_BACKLOG_PATIENCE,
+        lost_before=broker_started_at(),
+    )
+    outbox.outbox_queue_dispatch_many(messages=due)
     if due:
         logger.info("outbox sweep queued %s due message(s)", len(due))
     return len(due)
@@ -104,7 +107,9 @@ def inbound_sweep_task() -> int:
         # tasks waiting than stale messages means some are lost (a broker
         # restart), and then all stale ones go again at once.
         requeue_after = period * _BACKLOG_PATIENCE
-    due = services.inbound_claim_due(requeue_after=requeue_after)
+    due = services.inbound_claim_due(
+        requeue_after=requeue_after, lost_before=broker_started_at()
+    )
     services.inbound_queue_processing_many(message_ids=due)
     if due:
         # Normally nothing is due here: a received message whose task is

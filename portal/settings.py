@@ -180,6 +180,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Retry a lost broker every second, not on kombu's backoff of up to 30 s.
+CELERY_WORKER_CONSUMER = "portal.consumer:PromptReconnectConsumer"
 # Keep reconnecting to a lost broker for as long as it takes.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A worker that loses the broker cancels what it runs: those tasks are

@@ -133,3 +133,12 @@ def _application_sources() -> list[Path]:
     ]
     assert len(sources) > 20
     return sources
+
+
+def test_a_worker_retries_a_lost_broker_at_least_every_second():
+    # kombu's default backoff reaches 30 s; R3's recovery figure needs the
+    # worker consuming again within a sweeper period of the broker's return.
+    from portal.consumer import RETRY_INTERVALS
+
+    assert app.conf.worker_consumer == "portal.consumer:PromptReconnectConsumer"
+    assert RETRY_INTERVALS["interval_max"] <= 1

@@ -10,7 +10,7 @@ from celery import current_app
 from django.utils import timezone
 
 from integrations.models import Connection, InboundMessage
-from integrations.queues import broker_queue_depth
+from integrations.queues import broker_queue_depth, broker_started_at
 from integrations.services import INBOUND_QUEUE, PROCESS_TASK
 from integrations.tasks import inbound_sweep_task
 
@@ -94,3 +94,18 @@ def test_fewer_tasks_waiting_than_stale_messages_means_some_are_lost(
     current_app.send_task(PROCESS_TASK, args=[0], queue=inbound_queue)
 
     assert inbound_sweep_task() == 2
+
+
+def test_a_message_queued_before_the_broker_started_is_lost_whatever_waits(
+    seeded, settings, inbound_queue
+):
+    # A period far longer than the broker has run: only its start says lost.
+    settings.WAYBILL_REQUEUE_AFTER_SECONDS = 10**6
+    lost = _waiting(queued_seconds_ago=120)
+    InboundMessage.objects.filter(pk=lost.pk).update(
+        queued_at=broker_started_at() - dt.timedelta(seconds=1)
+    )
+    for number in range(5):
+        current_app.send_task(PROCESS_TASK, args=[number], queue=inbound_queue)
+
+    assert inbound_sweep_task() == 1

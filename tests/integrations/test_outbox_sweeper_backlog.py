@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integrations.models import Connection, OutboxMessage
 from integrations.outbox import DISPATCH_TASK
+from integrations.queues import broker_started_at
 from integrations.tasks import outbox_sweep_task
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +88,18 @@ def test_fewer_tasks_waiting_than_stale_dispatches_means_some_are_lost(
     _tasks_waiting(1)
 
     assert outbox_sweep_task() == 2
+
+
+def test_a_dispatch_queued_before_the_broker_started_is_lost_whatever_waits(
+    partner, settings
+):
+    # A period far longer than the broker has run: only its start says lost.
+    settings.WAYBILL_REQUEUE_AFTER_SECONDS = 10**6
+    started = broker_started_at()
+    lost = _queued(partner, seconds_ago=120, key="lost")
+    OutboxMessage.objects.filter(pk=lost.pk).update(
+        queued_at=started - dt.timedelta(seconds=1)
+    )
+    _tasks_waiting(5)
+
+    assert outbox_sweep_task() == 1
