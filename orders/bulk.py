@@ -39,7 +39,12 @@ from masterdata.inventory import quantity_to_base_with, unit_factors_load
 from masterdata.models import Item, ItemAvailability, Warehouse
 from operations.services import case_resolve_many
 from orders.models import Address, CustomerAccount, Order, OrderLine
-from orders.services import fulfilment_payload, order_hold_announce, release_blockers
+from orders.services import (
+    LINE_NUMBER_MAX,
+    fulfilment_payload,
+    order_hold_announce,
+    release_blockers,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +241,9 @@ def _lines(raw_lines: list[Any], *, run: _Run) -> list[dict[str, Any]] | None:
             item, Decimal(str(line["quantity"])), line, run.factors
         )
         line_number = int(line["line_number"])
-        if quantity is None or not 0 < quantity < _QUANTITY_LIMIT or line_number < 0:
+        if quantity is None or not 0 < quantity < _QUANTITY_LIMIT:
+            return None
+        if not 0 <= line_number <= LINE_NUMBER_MAX:
             return None
         lines.append({"line_number": line_number, "item": item, "quantity": quantity})
     if len({line["line_number"] for line in lines}) != len(lines):

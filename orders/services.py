@@ -20,6 +20,8 @@ from orders.models import Address, CustomerAccount, Order, OrderLine
 logger = logging.getLogger(__name__)
 
 QUANTITY = Decimal("0.001")
+# The largest line number the database column holds.
+LINE_NUMBER_MAX = 2_147_483_647
 
 # Order statuses in the order fulfilment reaches them; progress events only
 # ever move an order to a later one, so late or repeated events are harmless.
@@ -105,8 +107,10 @@ def _lines(raw_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             unit_code=line.get("unit"),
         )
         line_number = int(line["line_number"])
-        if line_number < 0:
-            raise EventRejected("invalid_value", f"line number {line_number} < 0")
+        if not 0 <= line_number <= LINE_NUMBER_MAX:
+            raise EventRejected(
+                "invalid_value", f"line number {line_number} is out of range"
+            )
         if quantity <= 0:
             raise EventRejected(
                 "invalid_value",
@@ -254,7 +258,8 @@ def release_blockers(
             sku = line["item"].sku
             reasons.append(
                 f"insufficient availability for {sku} at {warehouse.code}: "
-                f"need {line['quantity'].normalize()}, available {have.normalize()}"
+                f"need {line['quantity'].normalize():f}, "
+                f"available {have.normalize():f}"
             )
     return reasons
 

@@ -319,3 +319,22 @@ def test_a_failing_set_based_write_falls_back_to_one_by_one(seeded):
         ("SO-3", "released"),
     ]
     assert OutboxMessage.objects.filter(type="fulfilment.requested").count() == 3
+
+
+def test_one_payload_the_database_would_refuse_leaves_the_rest_set_based(seeded):
+    too_far = [{"line_number": 10**12, "sku": "SKU-A", "quantity": "1", "unit": "EA"}]
+    envelopes = [_release(f"SO-{n}", event_id=f"e{n}") for n in range(20)]
+    envelopes[10] = _release("SO-10", event_id="e10", lines=too_far)
+    ids = _accept(envelopes)
+
+    with CaptureQueriesContext(connection) as queries:
+        inbound_messages_process(message_ids=ids)
+
+    states = dict(
+        InboundMessage.objects.filter(pk__in=ids).values_list("message_id", "state")
+    )
+    assert [states[f"m-{n}"] for n in range(20)] == ["processed"] * 10 + [
+        "needs_attention"
+    ] + ["processed"] * 9
+    # One set-based run plus the refused message alone, not twenty one by one.
+    assert len(queries) <= 60

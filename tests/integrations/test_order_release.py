@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -182,3 +183,50 @@ def test_zero_quantity_and_repeated_line_numbers_are_refused_readably(seeded, qu
         "order.released SO-R: order has repeated line numbers",
     )
     assert not Order.objects.filter(number__in=["SO-Z", "SO-R"]).exists()
+
+
+def test_hold_reasons_print_large_quantities_in_plain_digits(seeded):
+    ItemAvailability.objects.filter(item__sku="SKU-A").update(quantity=Decimal(5000))
+    data = demo_order(number="SO-BIG", account_number="ACME", index=0)
+    data["lines"] = [
+        {"line_number": 1, "sku": "SKU-A", "quantity": "60000", "unit": "EA"}
+    ]
+
+    deliver("erp", released(data))
+
+    assert Order.objects.get(number="SO-BIG").hold_reasons == [
+        "insufficient availability for SKU-A at DC-EAST: need 60000, available 5000"
+    ]
+
+
+@pytest.mark.parametrize(
+    "raw,error",
+    [
+        (b'"quantity": NaN', "body is not JSON: NaN is not a JSON value"),
+        (b'"quantity": -Infinity', "body is not JSON: -Infinity is not a JSON value"),
+        (b'"quantity": "1\\u0000"', "body holds a NUL character (\\u0000)"),
+    ],
+)
+def test_values_json_cannot_store_wait_for_a_person_not_a_retry(seeded, raw, error):
+    data = demo_order(number="SO-NAN", account_number="ACME", index=0)
+    data["lines"] = [{"line_number": 1, "sku": "SKU-A", "quantity": "@", "unit": "EA"}]
+    body = json.dumps(released(data)).encode().replace(b'"quantity": "@"', raw)
+
+    message = deliver("erp", body)
+
+    assert (message.state, message.attempts) == ("needs_attention", 1)
+    assert message.error == error
+
+
+def test_a_line_number_beyond_the_column_is_refused_readably(seeded):
+    data = demo_order(number="SO-LN", account_number="ACME", index=0)
+    data["lines"] = [
+        {"line_number": 10**12, "sku": "SKU-A", "quantity": "1", "unit": "EA"}
+    ]
+
+    message = deliver("erp", released(data))
+
+    assert (message.state, message.error) == (
+        "needs_attention",
+        "order.released SO-LN: line number 1000000000000 is out of range",
+    )

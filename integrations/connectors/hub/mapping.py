@@ -33,7 +33,9 @@ def parse_webhook(
     """Turn one CloudEvent (or a JSON array of them) into canonical events."""
     result = ParseResult()
     try:
-        document = json.loads(body, parse_float=Decimal)
+        document = json.loads(
+            body, parse_float=Decimal, parse_constant=_refuse_constant
+        )
     except (ValueError, RecursionError) as exc:
         # Besides decode errors, ValueError covers an integer too long to
         # convert; nesting deeper than the parser can follow is a
@@ -43,6 +45,11 @@ def parse_webhook(
     if _deeper_than(document, _MAX_DEPTH):
         result.problems.append(
             Problem("invalid_message", f"body nests deeper than {_MAX_DEPTH} levels")
+        )
+        return result
+    if _holds_nul(document):
+        result.problems.append(
+            Problem("invalid_message", "body holds a NUL character (\\u0000)")
         )
         return result
 
@@ -157,6 +164,27 @@ def _aware(value: str, name: str) -> dt.datetime:
             "invalid_value", f"{name} {value!r} is out of range in UTC"
         ) from exc
     return moment
+
+
+def _refuse_constant(name: str) -> Any:
+    """Refuse NaN and Infinity, which Python reads but JSON (and jsonb) do not know."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _holds_nul(value: Any) -> bool:
+    """Return whether any key or text in JSON data holds U+0000, which jsonb refuses."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
