@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
@@ -180,7 +181,11 @@ def mappings_seed() -> int:
     """Insert the default code mappings that are missing; return how many were added.
 
     Existing rows are left alone: they may have been corrected in the admin.
+    Concurrent runs (several replicas deploying at once) take turns.
     """
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('waybill:seed'))")
     existing = set(
         CodeMapping.objects.values_list("source", "category", "external_code")
     )

@@ -75,6 +75,10 @@ def worker_layout() -> list[WorkerSpec]:
     ``WAYBILL_OUTBOUND_GROUPS`` puts the queues it names on shared workers.
     Read from the database, like the queue list.
     """
+    # TODO: worker names are not checked for collisions: a connection queue
+    # named "hub" or "carriers", or a group named after an outbound queue,
+    # merges workers or replaces the hub's; queue names are only checked in
+    # the admin form, not in Connection.clean.
     groups = outbound_groups_configured(settings.WAYBILL_OUTBOUND_GROUPS)
     grouped = {queue for queues in groups.values() for queue in queues}
     carriers = _carrier_only_queues()

@@ -8,6 +8,7 @@ WAL mode and a file-system Celery broker, both under ``var/``.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -250,6 +251,9 @@ WAYBILL_INBOUND_BATCH_MAX_ITEMS = env.int(
 WAYBILL_INBOUND_BATCH_SIZE = env.int("WAYBILL_INBOUND_BATCH_SIZE", default=100)
 # Outbox messages per dispatch task when a set-based writer queues many.
 WAYBILL_OUTBOX_DISPATCH_BATCH = env.int("WAYBILL_OUTBOX_DISPATCH_BATCH", default=20)
+for _name in ("WAYBILL_INBOUND_BATCH_SIZE", "WAYBILL_OUTBOX_DISPATCH_BATCH"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 # Above this many unprocessed messages the inbound endpoint answers 429.
 WAYBILL_INBOUND_BACKLOG_LIMIT = env.int("WAYBILL_INBOUND_BACKLOG_LIMIT", default=50_000)
 # Outbound: attempts before a message is dead, and the backoff base/cap.

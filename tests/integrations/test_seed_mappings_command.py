@@ -42,3 +42,45 @@ def test_missing_defaults_are_added_and_edited_rows_kept():
         ).canonical_value
         == "delivered"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replicas_seeding_at_once_take_turns():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection as db_connection
+
+    from integrations.seeding import mappings_seed
+
+    def seed() -> int:
+        try:
+            return mappings_seed()
+        finally:
+            db_connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        added = list(pool.map(lambda _: seed(), range(4)))
+
+    assert sorted(added)[:3] == [0, 0, 0]
+    assert max(added) == CodeMapping.objects.count() > 100
+
+
+def test_a_batch_size_below_one_stops_the_settings_with_its_name():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "WAYBILL_OUTBOX_DISPATCH_BATCH": "0"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "WAYBILL_OUTBOX_DISPATCH_BATCH must be at least 1" in result.stderr
