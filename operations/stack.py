@@ -75,18 +75,23 @@ def worker_layout() -> list[WorkerSpec]:
     ``WAYBILL_OUTBOUND_GROUPS`` puts the queues it names on shared workers.
     Read from the database, like the queue list.
     """
-    # TODO: worker names are not checked for collisions: a connection queue
-    # named "hub" or "carriers", or a group named after an outbound queue,
-    # merges workers or replaces the hub's; queue names are only checked in
-    # the admin form, not in Connection.clean.
     groups = outbound_groups_configured(settings.WAYBILL_OUTBOUND_GROUPS)
     grouped = {queue for queues in groups.values() for queue in queues}
     carriers = _carrier_only_queues()
+    # A generated name never joins a worker it does not belong to: a queue
+    # called "hub" or "carriers", a group named after an outbound queue, or
+    # two queues that differ only in characters a node name cannot hold each
+    # get a name of their own.
+    taken = {HUB_WORKER, *groups}
+    carrier_worker = ""
     for queue in outbox_queue_names():
         if queue in grouped:
             continue
-        name = CARRIER_GROUP if queue in carriers else _safe_name(queue)
-        groups.setdefault(name, []).append(queue)
+        if queue in carriers:
+            carrier_worker = carrier_worker or _unique(CARRIER_GROUP, taken=taken)
+            groups.setdefault(carrier_worker, []).append(queue)
+        else:
+            groups[_unique(_safe_name(queue), taken=taken)] = [queue]
 
     concurrency = settings.WAYBILL_OUTBOUND_CONCURRENCY
     outbound = [
@@ -136,6 +141,15 @@ def _carrier_only_queues() -> set[str]:
         return set()
     carrier = {Connection.Kind.CARRIER.value}
     return {queue for queue, found in kinds.items() if found == carrier}
+
+
+def _unique(name: str, *, taken: set[str]) -> str:
+    """Return ``name``, or ``name-2``, ``name-3``... if taken; mark it taken."""
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name}-{number}", number + 1
+    taken.add(candidate)
+    return candidate
 
 
 def _safe_name(text: str) -> str:

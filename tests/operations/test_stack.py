@@ -159,3 +159,29 @@ def test_the_supervisor_restarts_a_crashed_outbound_worker_on_its_own_queue(tmp_
     )
     assert {name: running[name].pid for name in others} == others
     assert all(process.poll() is not None for process in running.values())
+
+
+def test_queue_and_group_names_never_merge_workers_or_replace_the_hubs(settings):
+    Connection.objects.create(code="erp", name="ERP", kind="erp")
+    Connection.objects.create(code="tms", name="TMS", kind="tms", queue="hub")
+    Connection.objects.create(code="p1", name="P1", kind="partner", queue="carriers")
+    Connection.objects.create(code="c1", name="C1", kind="carrier")
+    Connection.objects.create(code="p2", name="P2", kind="partner", queue="x/y")
+    Connection.objects.create(code="p3", name="P3", kind="partner", queue="x:y")
+    settings.WAYBILL_OUTBOUND_GROUPS = "outbox.erp=outbox.wms"
+
+    layout = worker_layout()
+
+    assert layout == [
+        WorkerSpec("hub", ("celery", "inbound"), 2),
+        WorkerSpec("carriers", ("carriers",), 1),
+        WorkerSpec("carriers-2", ("outbox.c1",), 1),
+        WorkerSpec("hub-2", ("hub",), 1),
+        WorkerSpec("outbox.erp", ("outbox.wms",), 1),
+        WorkerSpec("outbox.erp-2", ("outbox.erp",), 1),
+        # Every default connection's queue always has a worker.
+        WorkerSpec("outbox.tms", ("outbox.tms",), 1),
+        WorkerSpec("x-y", ("x/y",), 1),
+        WorkerSpec("x-y-2", ("x:y",), 1),
+    ]
+    assert len({spec.process for spec in layout}) == len(layout)
