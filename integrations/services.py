@@ -160,16 +160,25 @@ def _lock_bodies(*, connection: Connection, digests: list[str]) -> None:
     the order of their lock keys, so two batches that share bodies never
     wait on each other crosswise. SQLite serialises all writers anyway.
     """
-    if db_connection.vendor != "postgresql" or not digests:
+    _advisory_locks({f"waybill:inbound:{connection.pk}:{digest}" for digest in digests})
+
+
+def _advisory_locks(keys: set[str]) -> None:
+    """Take transaction-scoped advisory locks on text keys, in lock-key order.
+
+    One statement for any number of keys; the fixed order keeps two
+    transactions that share keys from waiting on each other crosswise.
+    SQLite serialises all writers anyway.
+    """
+    if db_connection.vendor != "postgresql" or not keys:
         return
-    keys = sorted({f"waybill:inbound:{connection.pk}:{digest}" for digest in digests})
     with db_connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(lock_key) FROM ("
             " SELECT DISTINCT hashtextextended(key, 0) AS lock_key"
             " FROM unnest(%s::text[]) AS key ORDER BY lock_key"
             ") AS ordered",
-            [keys],
+            [sorted(keys)],
         )
 
 
@@ -370,7 +379,6 @@ def _apply_run(run: list[tuple[InboundMessage, Event]]) -> None:
                 "set-based application failed; applying one by one",
                 extra={"messages": len(run)},
             )
-            consumed, applied = 0, set()
             for message, _event in run:
                 _process_leased(message)
             return
@@ -438,23 +446,15 @@ def _apply_run_together(run: list[tuple[InboundMessage, Event]]) -> tuple[int, s
 
 
 def _lock_aggregates_many(events: list[Event]) -> None:
-    """Take ``_lock_aggregates``'s locks for many events in one sorted statement."""
-    if db_connection.vendor != "postgresql":
-        return
-    keys = {
-        f"waybill:{key}"
-        for event in events
-        for key in (event.subject, event.correlationid)
-        if key
-    }
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(lock_key) FROM ("
-            " SELECT DISTINCT hashtextextended(key, 0) AS lock_key"
-            " FROM unnest(%s::text[]) AS key ORDER BY lock_key"
-            ") AS ordered",
-            [sorted(keys)],
-        )
+    """Take ``_lock_aggregates``'s locks for many events in one statement."""
+    _advisory_locks(
+        {
+            f"waybill:{key}"
+            for event in events
+            for key in (event.subject, event.correlationid)
+            if key
+        }
+    )
 
 
 def _set_correlation_ids(messages: list[InboundMessage]) -> None:
@@ -612,20 +612,10 @@ def _lock_aggregates(event: Event) -> None:
     """Serialise every event of one order or shipment across workers.
 
     A transaction-scoped PostgreSQL advisory lock per business key (the
-    subject and the order it belongs to, taken in sorted order so two
-    workers never wait on each other crosswise) covers what a row lock
-    cannot: the first event of an order or shipment, before its row exists.
-    SQLite serialises all writers anyway.
+    subject and the order it belongs to) covers what a row lock cannot: the
+    first event of an order or shipment, before its row exists.
     """
-    if db_connection.vendor != "postgresql":
-        return
-    keys = sorted({key for key in (event.subject, event.correlationid) if key})
-    with db_connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"waybill:{key}"],
-            )
+    _lock_aggregates_many([event])
 
 
 # Errors that mean "this payload is wrong", as opposed to an outage: a missing

@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import threading
 import time
@@ -27,9 +28,12 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
+from django.db import connection as db_connection
+from django.db import transaction
 
 from integrations import signing
 from integrations.models import Connection
+from integrations.outbox import outbox_enqueue
 from operations.stack import Stack
 from tests.e2e.conftest import (  # noqa: F401 - fixtures shared with e2e
     free_port_block,
@@ -540,3 +544,43 @@ def _port_is_free(port: int) -> bool:
 
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+class ProbeProducer(threading.Thread):
+    """Records one outbox message per destination every 1/rate seconds, by phase.
+
+    Subjects and idempotency keys read ``<prefix>:<phase>:<code>:<n>``, so a
+    test can measure each phase's delivery latency per destination (R9).
+    """
+
+    def __init__(self, *, prefix: str, rate: float, codes: tuple[str, ...]) -> None:
+        super().__init__(daemon=True)
+        self.prefix, self.rate, self.codes = prefix, rate, codes
+        self.phase = "baseline"
+        self.stopping = threading.Event()
+        self.count = 0
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.wait(1 / self.rate):
+                self._record_one_each()
+        finally:
+            db_connection.close()  # this thread's own connection
+
+    def _record_one_each(self) -> None:
+        self.count += 1
+        for code in self.codes:
+            key = f"{self.prefix}:{self.phase}:{code}:{self.count}"
+            with transaction.atomic():
+                outbox_enqueue(
+                    destination_code=code,
+                    type="r9.probe",
+                    subject=key,
+                    payload={"n": self.count},
+                    idempotency_key=key,
+                )
+
+
+def p95(values: list[float]) -> float:
+    """Return the 95th percentile of a list of latencies."""
+    return statistics.quantiles(values, n=20)[-1]

@@ -13,16 +13,19 @@ plain 1.2x.
 from __future__ import annotations
 
 import socket
-import statistics
-import threading
 import time
 
 import pytest
-from django.db import connection, transaction
 
 from integrations.models import CircuitBreaker, Connection, OutboxMessage
-from integrations.outbox import outbox_enqueue
-from tests.faults.conftest import SCALE, record_figures, sized, wait_for
+from tests.faults.conftest import (
+    SCALE,
+    ProbeProducer,
+    p95,
+    record_figures,
+    sized,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -30,40 +33,6 @@ BASELINE_SECONDS = float(sized(10, 30))
 OUTAGE_SECONDS = float(sized(20, 60))
 RATE_PER_DESTINATION = 4.0
 NOISE_ALLOWANCE = 0.0 if SCALE == "chaos" else 0.25
-
-
-class _Producer(threading.Thread):
-    """Records one message per destination every 1/rate seconds, tagged by phase."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.phase = "baseline"
-        self.stopping = threading.Event()
-        self.count = 0
-
-    def run(self) -> None:
-        try:
-            while not self.stopping.wait(1 / RATE_PER_DESTINATION):
-                self._record_one_each()
-        finally:
-            connection.close()  # this thread's own connection
-
-    def _record_one_each(self) -> None:
-        self.count += 1
-        for code in ("erp", "wms", "tms"):
-            key = f"r9:{self.phase}:{code}:{self.count}"
-            with transaction.atomic():
-                outbox_enqueue(
-                    destination_code=code,
-                    type="r9.probe",
-                    subject=key,
-                    payload={"n": self.count},
-                    idempotency_key=key,
-                )
-
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
 
 
 def _latencies(phase: str, codes: tuple[str, ...]) -> list[float]:
@@ -90,7 +59,9 @@ def test_one_destination_down_opens_its_breaker_and_spares_the_others(
         breaker_threshold=5, breaker_reset_seconds=5, max_attempts=100
     )
     start_hub(fault_env)
-    producer = _Producer()
+    producer = ProbeProducer(
+        prefix="r9", rate=RATE_PER_DESTINATION, codes=("erp", "wms", "tms")
+    )
     holder, refusing = _refusing_address()
 
     producer.start()
@@ -120,8 +91,8 @@ def test_one_destination_down_opens_its_breaker_and_spares_the_others(
     )
     drained = time.monotonic() - recovered_at
 
-    baseline = _p95(_latencies("baseline", ("erp", "wms")))
-    outage = _p95(_latencies("outage", ("erp", "wms")))
+    baseline = p95(_latencies("baseline", ("erp", "wms")))
+    outage = p95(_latencies("outage", ("erp", "wms")))
     tms_backlog = OutboxMessage.objects.filter(
         subject__startswith="r9:outage:tms:"
     ).count()

@@ -19,17 +19,20 @@ while they wait for their timeout; the ERP's and the WMS's keep sending.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
-import threading
 import time
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection, transaction
 
 from integrations.models import CircuitBreaker, Connection, OutboxMessage
-from integrations.outbox import outbox_enqueue
-from tests.faults.conftest import SCALE, record_figures, sized, wait_for
+from tests.faults.conftest import (
+    SCALE,
+    ProbeProducer,
+    p95,
+    record_figures,
+    sized,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -45,40 +48,6 @@ RESET_SECONDS = 5
 
 class OthersSlowedDown(AssertionError):
     """The healthy destinations' p95 went past R9's bound."""
-
-
-class _Producer(threading.Thread):
-    """Records one message per destination every 1/rate seconds, tagged by phase."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.phase = "baseline"
-        self.stopping = threading.Event()
-        self.count = 0
-
-    def run(self) -> None:
-        try:
-            while not self.stopping.wait(1 / RATE_PER_DESTINATION):
-                self._record_one_each()
-        finally:
-            connection.close()  # this thread's own connection
-
-    def _record_one_each(self) -> None:
-        self.count += 1
-        for code in ("erp", "wms", "tms"):
-            key = f"{PREFIX}:{self.phase}:{code}:{self.count}"
-            with transaction.atomic():
-                outbox_enqueue(
-                    destination_code=code,
-                    type="r9.probe",
-                    subject=key,
-                    payload={"n": self.count},
-                    idempotency_key=key,
-                )
-
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
 
 
 def _rows(phase: str, codes: tuple[str, ...]) -> list[tuple[float, float]]:
@@ -139,7 +108,9 @@ class _Timeline:
 
 def _slow_down_and_recover(tms, *, timeout: float, threshold: int) -> _Timeline:
     """Run the baseline, the slow period and the recovery; wait for the drain."""
-    producer = _Producer()
+    producer = ProbeProducer(
+        prefix=PREFIX, rate=RATE_PER_DESTINATION, codes=("erp", "wms", "tms")
+    )
     producer.start()
     time.sleep(BASELINE_SECONDS)
     tms.delay = RESPONSE_DELAY
@@ -202,8 +173,8 @@ def test_slow_destination_times_out_opens_its_breaker_and_spares_the_others(
     waits = [failure["waited"] for failure in failures]
     tms_slow = _rows("slow", ("tms",))
     slow_requests = [d for d in tms.deliveries if run.slowed <= d.at < run.recovered]
-    baseline = _p95(_latencies("baseline", OTHERS))
-    slow = _p95(_latencies("slow", OTHERS))
+    baseline = p95(_latencies("baseline", OTHERS))
+    slow = p95(_latencies("slow", OTHERS))
     requeue_after = float(fault_env["WAYBILL_REQUEUE_AFTER_SECONDS"])
     # An ERP or WMS message this late sat until the sweeper queued it again.
     stalled = [
